@@ -1,0 +1,192 @@
+"""Small encoders, one per modality: each turns a batch of one modality into feature vectors.
+
+    ImageEncoder       images      float32 (B, 3, 32, 32)  -> (B, out_dim)
+    BagOfWordsEncoder  token ids   int64   (B, L)          -> (B, out_dim)   word order ignored
+    TextEncoder        token ids   int64   (B, L)          -> (B, out_dim)   a GRU reads in order
+    AudioEncoder       log-mels    float32 (B, 1, 32, 32)  -> (B, out_dim)
+
+Features are NOT normalised: a classifier puts a linear head on them, a shared-embedding model
+projects them and L2-normalises them itself. Every encoder checks its input and says in plain
+words what is wrong (shape, dtype, device) and how to fix it. All are small enough to train
+in seconds on a laptop CPU."""
+
+import torch
+from torch import nn
+
+from .captions import Vocabulary
+
+VOCAB_SIZE = len(Vocabulary())  # the course's closed caption vocabulary (pad id 0)
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters in `module`."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"count_parameters expects a torch nn.Module, got {type(module).__name__}")
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def _check_out_dim(out_dim) -> int:
+    if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
+        raise ValueError(f"out_dim is the length of each feature vector and must be a positive integer, got {out_dim!r}")
+    return out_dim
+
+
+def _check_device(module: nn.Module, x: torch.Tensor, name: str) -> None:
+    weight = next(module.parameters())
+    if x.device != weight.device:
+        raise ValueError(
+            f"{name} are on {x.device} but {type(module).__name__}'s weights are on {weight.device}: "
+            f"move one to the other, e.g. x = x.to({str(weight.device)!r}) or model.to(x.device)"
+        )
+
+
+def _check_grid(module: nn.Module, x, channels: int, what: str, hint: str) -> None:
+    """Checks a float batch of shape (B, channels, 32, 32)."""
+    name = type(module).__name__
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} expects a torch.Tensor of {what}, got {type(x).__name__}; use torch.as_tensor(x)")
+    want = f"(B, {channels}, 32, 32)"
+    if x.ndim == 3 and tuple(x.shape) == (channels, 32, 32):
+        raise ValueError(f"{name} expects a batch of {what} {want}, got one item of shape {tuple(x.shape)}: "
+                         "add a batch dimension with x[None]")
+    if x.ndim == 3 and channels == 1 and tuple(x.shape[1:]) == (32, 32):
+        raise ValueError(f"{name} expects {what} of shape {want}, got {tuple(x.shape)}: "
+                         "add the channel dimension with x.unsqueeze(1)")
+    if x.ndim != 4 or tuple(x.shape[1:]) != (channels, 32, 32):
+        raise ValueError(f"{name} expects {what} of shape {want}, got {tuple(x.shape)}. {hint}")
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name} expects floating-point {what}, got {x.dtype}: convert with x.float()")
+    _check_device(module, x, what)
+
+
+def _check_tokens(module: nn.Module, tokens) -> None:
+    name = type(module).__name__
+    if not isinstance(tokens, torch.Tensor):
+        raise TypeError(f"{name} expects a torch.Tensor of token ids, got {type(tokens).__name__}; "
+                        "encode captions with Vocabulary().encode_batch and torch.as_tensor")
+    if tokens.ndim == 1:
+        raise ValueError(f"{name} expects a batch of token ids (B, L), got one sequence of shape "
+                         f"{tuple(tokens.shape)}: add a batch dimension with tokens[None]")
+    if tokens.ndim != 2:
+        raise ValueError(f"{name} expects token ids of shape (B, L), got {tuple(tokens.shape)}")
+    if torch.is_floating_point(tokens) or tokens.dtype == torch.bool:
+        raise TypeError(f"{name} expects integer token ids (torch.int64), got {tokens.dtype}: "
+                        "token ids index a table of embeddings, so use tokens.long() on ids, not on features")
+    _check_device(module, tokens, "token ids")
+    vocab_size = module.embedding.num_embeddings
+    if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= vocab_size):
+        raise ValueError(f"{name} knows {vocab_size} token ids (0..{vocab_size - 1}), got ids in "
+                         f"[{int(tokens.min())}, {int(tokens.max())}]: encode with the same Vocabulary "
+                         "the encoder was built for (vocab_size=len(vocab))")
+
+
+def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    """3x3 convolution, batch norm, ReLU, then halve the height and width."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class ImageEncoder(nn.Module):
+    """A small CNN: images float32 `(B, 3, 32, 32)` in [0, 1] -> features `(B, out_dim)`.
+
+    Three conv blocks (32 -> 16 -> 8 -> 4 pixels), then a linear layer on the 4 x 4 map, so
+    where things are (position) survives as well as what they are."""
+
+    def __init__(self, out_dim: int = 128, width: int = 16):
+        super().__init__()
+        self.out_dim = _check_out_dim(out_dim)
+        self.features = nn.Sequential(
+            _conv_block(3, width), _conv_block(width, 2 * width), _conv_block(2 * width, 2 * width),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 4 * 4, out_dim), nn.ReLU())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        _check_grid(self, images, 3, "images", "Images from a World are (n, 3, 32, 32); a batch from "
+                    "WorldDataset is batch['image'].")
+        return self.head(self.features(images))
+
+
+class AudioEncoder(nn.Module):
+    """A small CNN on log-mel spectrograms float32 `(B, 1, 32, 32)` (mel bins x frames)
+    -> features `(B, out_dim)`.
+
+    A batch norm on the input puts the log-mel values (about -10 to 8) on a unit scale."""
+
+    def __init__(self, out_dim: int = 128, width: int = 16):
+        super().__init__()
+        self.out_dim = _check_out_dim(out_dim)
+        self.features = nn.Sequential(
+            nn.BatchNorm2d(1),
+            _conv_block(1, width), _conv_block(width, 2 * width), _conv_block(2 * width, 2 * width),
+        )
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 4 * 4, out_dim), nn.ReLU())
+
+    def forward(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        _check_grid(self, spectrograms, 1, "spectrograms", "World.spectrograms are (n, 32, 32); "
+                    "a batch from WorldDataset is batch['spectrogram'].")
+        return self.head(self.features(spectrograms))
+
+
+class BagOfWordsEncoder(nn.Module):
+    """The baseline text encoder: the mean of the word embeddings, word order ignored.
+
+    token ids int64 `(B, L)` (pad id 0 is left out of the mean) -> features `(B, out_dim)`."""
+
+    def __init__(self, out_dim: int = 128, vocab_size: int = VOCAB_SIZE, embed_dim: int = 64, pad_id: int = 0):
+        super().__init__()
+        self.out_dim = _check_out_dim(out_dim)
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.head = nn.Sequential(nn.Linear(embed_dim, out_dim), nn.ReLU())
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        _check_tokens(self, tokens)
+        keep = (tokens != self.pad_id).unsqueeze(-1).float()            # (B, L, 1)
+        summed = (self.embedding(tokens) * keep).sum(dim=1)              # (B, E)
+        mean = summed / keep.sum(dim=1).clamp(min=1.0)                   # an empty caption gives zeros
+        return self.head(mean)
+
+
+class TextEncoder(nn.Module):
+    """A recurrent text encoder: a bidirectional GRU reads the words in order.
+
+    token ids int64 `(B, L)`, padded with pad id 0 at the end -> features `(B, out_dim)`: the
+    GRU's last states in both directions, taken at each caption's own length."""
+
+    def __init__(self, out_dim: int = 128, vocab_size: int = VOCAB_SIZE, embed_dim: int = 32,
+                 hidden: int = 64, pad_id: int = 0):
+        super().__init__()
+        self.out_dim = _check_out_dim(out_dim)
+        self.pad_id = pad_id
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
+        self.gru = nn.GRU(embed_dim, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Linear(2 * hidden, out_dim), nn.ReLU())
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        _check_tokens(self, tokens)
+        # lengths must live on the CPU for packing; an empty caption is read as one pad token
+        lengths = (tokens != self.pad_id).sum(dim=1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(
+            self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False)
+        _, last = self.gru(packed)                                       # (2, B, hidden)
+        return self.head(torch.cat([last[0], last[1]], dim=1))
+
+
+class Classifier(nn.Module):
+    """An encoder with a linear head: input of the encoder -> class logits `(B, n_classes)`."""
+
+    def __init__(self, encoder: nn.Module, n_classes: int):
+        super().__init__()
+        if not hasattr(encoder, "out_dim"):
+            raise TypeError("Classifier needs an encoder with an .out_dim attribute, such as ImageEncoder()")
+        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer of at least 2, got {n_classes!r}")
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.out_dim, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
