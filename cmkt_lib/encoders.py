@@ -93,42 +93,51 @@ def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
 class ImageEncoder(nn.Module):
     """A small CNN: images float32 `(B, 3, 32, 32)` in [0, 1] -> features `(B, out_dim)`.
 
-    Three conv blocks (32 -> 16 -> 8 -> 4 pixels), then a linear layer on the 4 x 4 map, so
-    where things are (position) survives as well as what they are."""
+    A strided 5x5 convolution (32 -> 16 pixels), a conv block (-> 8 pixels), a third
+    convolution, then the maximum and the mean of each channel over the whole picture. This
+    global pooling makes *what* is drawn easy to learn wherever it is, and forgets *where*."""
 
     def __init__(self, out_dim: int = 128, width: int = 16):
         super().__init__()
         self.out_dim = _check_out_dim(out_dim)
         self.features = nn.Sequential(
-            _conv_block(3, width), _conv_block(width, 2 * width), _conv_block(2 * width, 2 * width),
+            nn.Conv2d(3, width, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            _conv_block(width, 2 * width),
+            nn.Conv2d(2 * width, 4 * width, 3, padding=1, bias=False), nn.BatchNorm2d(4 * width), nn.ReLU(inplace=True),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 4 * 4, out_dim), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(8 * width, out_dim), nn.ReLU())
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         _check_grid(self, images, 3, "images", "Images from a World are (n, 3, 32, 32); a batch from "
                     "WorldDataset is batch['image'].")
-        return self.head(self.features(images))
+        h = self.features(images)                                        # (B, 4w, 8, 8)
+        return self.head(torch.cat([h.amax(dim=(2, 3)), h.mean(dim=(2, 3))], dim=1))
 
 
 class AudioEncoder(nn.Module):
     """A small CNN on log-mel spectrograms float32 `(B, 1, 32, 32)` (mel bins x frames)
     -> features `(B, out_dim)`.
 
-    A batch norm on the input puts the log-mel values (about -10 to 8) on a unit scale."""
+    A batch norm puts the log-mel values (about -10 to 8) on a unit scale; after three
+    convolutions the map is averaged over time but NOT over frequency, because the pitch
+    (which mel bins light up) carries the colour."""
 
     def __init__(self, out_dim: int = 128, width: int = 16):
         super().__init__()
         self.out_dim = _check_out_dim(out_dim)
         self.features = nn.Sequential(
             nn.BatchNorm2d(1),
-            _conv_block(1, width), _conv_block(width, 2 * width), _conv_block(2 * width, 2 * width),
+            nn.Conv2d(1, width, 5, stride=2, padding=2, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
+            _conv_block(width, 2 * width),
+            nn.Conv2d(2 * width, 2 * width, 3, padding=1, bias=False), nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(2 * width * 4 * 4, out_dim), nn.ReLU())
+        self.head = nn.Sequential(nn.Linear(2 * width * 8, out_dim), nn.ReLU())
 
     def forward(self, spectrograms: torch.Tensor) -> torch.Tensor:
         _check_grid(self, spectrograms, 1, "spectrograms", "World.spectrograms are (n, 32, 32); "
                     "a batch from WorldDataset is batch['spectrogram'].")
-        return self.head(self.features(spectrograms))
+        h = self.features(spectrograms)                                  # (B, 2w, 8 mel, 8 frames)
+        return self.head(h.mean(dim=3).flatten(1))
 
 
 class BagOfWordsEncoder(nn.Module):
