@@ -66,6 +66,7 @@ CAPTION_STYLES = ("full", "varied")
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 _TOKEN = re.compile(r"[a-z]+(?:-[a-z]+)?")
+_A_BEFORE_VOWEL = re.compile(r"\ba (?=[aeiou])")
 
 
 def write_captions(
@@ -91,14 +92,13 @@ def write_captions(
     captions = []
     for i in range(n):
         template = PARTIAL_TEMPLATES[t_part[i]] if partial[i] else FULL_TEMPLATES[t_full[i]]
-        captions.append(
-            template.format(
-                s=SIZE_WORDS[SIZES[size[i]]][synonym[i, 0]],
-                c=COLOUR_WORDS[COLOURS[colour[i]]][synonym[i, 1]],
-                h=SHAPE_WORDS[SHAPES[shape[i]]][synonym[i, 2]],
-                p=POSITION_WORDS[POSITIONS[position[i]]][synonym[i, 3]],
-            )
+        text = template.format(
+            s=SIZE_WORDS[SIZES[size[i]]][synonym[i, 0]],
+            c=COLOUR_WORDS[COLOURS[colour[i]]][synonym[i, 1]],
+            h=SHAPE_WORDS[SHAPES[shape[i]]][synonym[i, 2]],
+            p=POSITION_WORDS[POSITIONS[position[i]]][synonym[i, 3]],
         )
+        captions.append(_A_BEFORE_VOWEL.sub("an ", text))
     return captions
 
 
@@ -114,7 +114,7 @@ def caption_words() -> list:
     texts = list(FULL_TEMPLATES) + list(PARTIAL_TEMPLATES)
     for table in (COLOUR_WORDS, SHAPE_WORDS, SIZE_WORDS, POSITION_WORDS):
         texts += [w for words in table.values() for w in words]
-    words = set()
+    words = {"an"}  # "a" becomes "an" before a vowel: "an amber star"
     for t in texts:
         words.update(tokenize(re.sub(r"\{[a-z]\}", " ", t)))
     return sorted(words)

@@ -6,10 +6,11 @@ GitHub location in `cmkt_lib/course.py`.
 """
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
+
+import nbformat
 
 from .course import clone_url, colab_url
 
@@ -46,7 +47,7 @@ def _fix_badges(text: str, notebook_for) -> str:
 
 def sync_notebook(path: Path, write: bool = True) -> bool:
     """Rewrite the badge and set-up cell of one notebook; True if anything changed."""
-    nb = json.loads(path.read_text())
+    nb = nbformat.read(path, as_version=4)
     changed = False
     for cell in nb["cells"]:
         src = "".join(cell["source"])
@@ -57,10 +58,10 @@ def sync_notebook(path: Path, write: bool = True) -> bool:
         else:
             continue
         if new != src:
-            cell["source"] = new.splitlines(keepends=True)
+            cell["source"] = new
             changed = True
     if changed and write:
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        nbformat.write(nb, path)
     return changed
 
 

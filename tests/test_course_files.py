@@ -1,0 +1,73 @@
+"""Checks on the course as a whole: notebook hygiene, Colab links, README and CI in step."""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cmkt_lib import read_headline
+from cmkt_lib.course import GITHUB_REPO, colab_url
+from cmkt_lib.links import SETUP_TAG, setup_cell_source, sync_notebook, sync_readme
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_there_are_notebooks_and_they_are_numbered():
+    assert NOTEBOOKS, "no notebooks found"
+    for path in NOTEBOOKS:
+        assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", path.name), f"{path.name} is not named NN_words.ipynb"
+    numbers = [p.name[:2] for p in NOTEBOOKS]
+    assert len(numbers) == len(set(numbers)), f"two notebooks share a number: {numbers}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_hygiene(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    for i, cell in enumerate(code):
+        tags = cell.metadata.get("tags", [])
+        assert cell.execution_count is not None, f"{path.name}: code cell {i} was never executed"
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors or "raises-exception" in tags, f"{path.name}: code cell {i} stores an error"
+    setup = [c for c in nb.cells if SETUP_TAG in c.metadata.get("tags", [])]
+    assert len(setup) == 1 and setup[0] is code[0], f"{path.name}: the first code cell must be the Colab set-up cell"
+    assert "headline" in code[-1].metadata.get("tags", []), f"{path.name}: the last code cell must be tagged headline"
+    headline = read_headline(path)
+    assert headline and all(isinstance(v, (int, float)) for v in headline.values())
+    assert colab_url(path.name) in nb.cells[0].source, f"{path.name}: the first cell needs its Colab badge"
+
+
+def test_badges_and_setup_cells_follow_the_configured_location():
+    stale = [p.name for p in NOTEBOOKS if sync_notebook(p, write=False)]
+    if sync_readme(ROOT / "README.md", write=False):
+        stale.append("README.md")
+    assert not stale, f"out of date, run `python -m cmkt_lib.links`: {stale}"
+    assert f"github.com/{GITHUB_REPO}.git" in setup_cell_source()
+
+
+def test_readme_lists_every_notebook_with_a_badge():
+    readme = (ROOT / "README.md").read_text()
+    for path in NOTEBOOKS:
+        assert colab_url(path.name) in readme, f"README has no Colab badge for {path.name}"
+
+
+def test_ci_runs_the_readme_commands():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, flags=re.S)
+    setup, test = "pip install -r requirements.txt", "pytest"
+    assert setup in blocks and test in blocks, "README must show the set-up and test commands"
+    ci_lines = [line.strip() for line in ci.splitlines()]
+    assert setup in ci_lines and test in ci_lines
+
+
+def test_requirements_are_lower_bounds_except_nbval():
+    lines = [l.split("#")[0].strip() for l in (ROOT / "requirements.txt").read_text().splitlines()]
+    reqs = [l for l in lines if l and not l.startswith("-e")]
+    assert "nbval==0.11.0" in reqs
+    for req in reqs:
+        if req != "nbval==0.11.0":
+            assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+>=[\d.]+", req), f"{req} is not a lower bound"
+    assert "-e ." in lines, "requirements.txt must install the course's own package"
