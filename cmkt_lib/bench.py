@@ -1,15 +1,25 @@
-"""Benchmarks of the course's library, printed as times and rates.
+"""Benchmarks of the course and its library, printed as times and ratios.
 
-    python -m cmkt_lib.bench            # world generation, 20,000 objects
+    python -m cmkt_lib.bench                      # library: world generation, training-loop
+                                                  #   overhead, retrieval metrics
+    python -m cmkt_lib.bench --course             # also run every notebook: results/course.json,
+                                                  #   results/course.md and the README's table
+    python -m cmkt_lib.bench --course --notebook 04 --device cpu
 
 Speed is measured here, not in tests: tests stay fast and honest, this reports numbers."""
 
 import argparse
-import os
-import platform
+import json
 import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
 
 from .world import make_world
+
+ROOT = Path(__file__).resolve().parent.parent
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def time_world_generation(n: int = 20_000, seed: int = 0, repeats: int = 3) -> dict:
@@ -23,16 +33,117 @@ def time_world_generation(n: int = 20_000, seed: int = 0, repeats: int = 3) -> d
     return {"n": n, "seconds": best, "objects_per_second": n / best}
 
 
+def time_training_overhead(n: int = 4096, batch_size: int = 128, repeats: int = 5) -> dict:
+    """One epoch through `cmkt_lib.train.fit` against the same steps as a bare PyTorch loop
+    (same model, data, Adam, on the CPU); best of `repeats` each, run alternately."""
+    from torch.utils.data import DataLoader
+
+    from .datasets import WorldDataset
+    from .encoders import Classifier, ImageEncoder
+    from .train import fit
+
+    loader = DataLoader(WorldDataset(make_world(n, seed=0), target="shape", modalities="image"),
+                        batch_size=batch_size, shuffle=False)
+
+    def bare_epoch(model):
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.train()
+        running = torch.zeros(())
+        for batch in loader:
+            loss = F.cross_entropy(model(batch["image"]), batch["label"])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            running += loss.detach()
+        return (running / len(loader)).item()
+
+    def fit_epoch(model):
+        return fit(model, loader, epochs=1, lr=1e-3, progress=False)["train_loss"][0]
+
+    times = {"bare": [], "fit": []}
+    for _ in range(repeats):
+        for name, run in (("bare", bare_epoch), ("fit", fit_epoch)):
+            torch.manual_seed(0)
+            model = Classifier(ImageEncoder(), 6)
+            start = time.perf_counter()
+            run(model)
+            times[name].append(time.perf_counter() - start)
+    bare, ours = min(times["bare"]), min(times["fit"])
+    return {"bare_seconds": bare, "fit_seconds": ours, "ratio": ours / bare, "batches": len(loader)}
+
+
+def time_retrieval(n: int = 5000, repeats: int = 3) -> dict:
+    """Recall@1/5/10 and median rank on an n x n similarity matrix, both directions."""
+    from .retrieval import median_rank, recall_at_k
+
+    g = torch.Generator().manual_seed(0)
+    sim = torch.randn(n, n, generator=g) + 3 * torch.eye(n)
+    mask = torch.eye(n, dtype=torch.bool)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        recall_at_k(sim, mask), recall_at_k(sim.T, mask.T), median_rank(sim, mask), median_rank(sim.T, mask.T)
+        best = min(best, time.perf_counter() - start)
+    return {"n": n, "seconds": best}
+
+
+def library_benchmarks() -> None:
+    w = time_world_generation()
+    print(f"world generation: {w['n']:,} objects in {w['seconds']:.2f} s ({w['objects_per_second']:,.0f} objects/s)")
+    t = time_training_overhead()
+    print(f"training loop: one epoch of {t['batches']} batches, bare PyTorch {t['bare_seconds']:.2f} s, "
+          f"cmkt_lib.train.fit {t['fit_seconds']:.2f} s: overhead ratio {t['ratio']:.3f}")
+    r = time_retrieval()
+    print(f"retrieval: Recall@1/5/10 and median rank, both directions, on a {r['n']:,} x {r['n']:,} "
+          f"similarity matrix in {r['seconds']:.2f} s")
+
+
+def run_course(notebooks, device, out_dir: Path, update_readme: bool) -> dict:
+    from .runner import machine_info, results_table, run_notebook
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "course.json"
+    previous = json.loads(json_path.read_text()) if json_path.exists() else {"notebooks": []}
+    results = {"machine": machine_info(), "notebooks": []}
+    for path in notebooks:
+        print(f"running {path.name} ...", flush=True)
+        r = run_notebook(path, device=device)
+        print(f"  {r['wall_seconds']:.0f} s, peak {r['peak_memory_mb']:.0f} MB on {r['device']}: {r['headline']}", flush=True)
+        results["notebooks"].append(r)
+    ran = {r["notebook"] for r in results["notebooks"]}
+    kept = [r for r in previous["notebooks"] if r["notebook"] not in ran and (ROOT / "notebooks" / r["notebook"]).exists()]
+    results["notebooks"] = sorted(results["notebooks"] + kept, key=lambda r: r["notebook"])
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    table = results_table(results)
+    (out_dir / "course.md").write_text(table + "\n")
+    print(table)
+    if update_readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text()
+        start, end = text.index(README_START) + len(README_START), text.index(README_END)
+        readme.write_text(text[:start] + "\n" + table + "\n" + text[end:])
+        print(f"updated the results table in {readme}")
+    return results
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20_000, help="objects to generate")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--course", action="store_true", help="run every notebook and record the results")
+    parser.add_argument("--notebook", action="append", help="only notebooks whose name starts with this (repeatable)")
+    parser.add_argument("--device", help="force a device for the notebooks: cpu, cuda, mps")
+    parser.add_argument("--out", type=Path, default=ROOT / "results", help="folder for course.json and course.md")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's results table")
+    parser.add_argument("--skip-library", action="store_true", help="skip the library benchmarks")
     args = parser.parse_args(argv)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}")
-    r = time_world_generation(args.n, repeats=args.repeats)
-    print(f"world generation: {r['n']:,} objects in {r['seconds']:.2f} s "
-          f"({r['objects_per_second']:,.0f} objects/s, best of {args.repeats})")
+    if not args.skip_library:
+        library_benchmarks()
+    if args.course or args.notebook:
+        notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+        if args.notebook:
+            notebooks = [p for p in notebooks if any(p.name.startswith(k) for k in args.notebook)]
+            if not notebooks:
+                raise SystemExit(f"no notebook starts with {args.notebook}")
+        run_course(notebooks, args.device, args.out, update_readme=not args.no_readme)
 
 
 if __name__ == "__main__":
