@@ -95,7 +95,7 @@ class ImageEncoder(nn.Module):
 
     A strided 5x5 convolution (32 -> 16 pixels), a conv block (-> 8 pixels), a third
     convolution, then the maximum and the mean of each channel over the whole picture. This
-    global pooling makes *what* is drawn easy to learn wherever it is, and forgets *where*."""
+    global pooling makes *what* is drawn easy to learn wherever it is drawn."""
 
     def __init__(self, out_dim: int = 128, width: int = 16):
         super().__init__()
