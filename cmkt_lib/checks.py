@@ -6,6 +6,7 @@ shape, or an error inside your code all get advice instead of a traceback. It re
 your answer passes, so a grader can count the passes.
 """
 
+import copy
 import math
 
 import torch
@@ -35,7 +36,18 @@ def _call(fn, *args):
 
 
 def _difference(got, want, atol: float):
-    """None when got matches want, else a plain-words description of the difference."""
+    """None when got matches want, else a plain-words description of the difference.
+    `want` is a tensor, a number, or a tuple of those (compared element by element)."""
+    if isinstance(want, tuple):
+        if not isinstance(got, (tuple, list)):
+            return f"it returned {type(got).__name__}; return a tuple of {len(want)} values"
+        if len(got) != len(want):
+            return f"it returned {len(got)} value{'s' * (len(got) != 1)}, expected {len(want)}"
+        for k, (g, w) in enumerate(zip(got, want), start=1):
+            problem = _difference(g, w, atol)
+            if problem:
+                return f"value {k} of {len(want)} is off: {problem}"
+        return None
     if isinstance(want, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             return f"it returned {type(got).__name__}; return a torch tensor"
@@ -60,7 +72,8 @@ def _check(name, answer, reference, cases, mistakes=(), atol=1e-4) -> bool:
     """Run `answer` and `reference` on each case (a tuple of arguments); on a mismatch, name
     the first known mistake the answer matches, else describe the difference."""
     for args in cases:
-        got, problem = _call(answer, *args)
+        # the answer gets copies: one that edits its inputs in place cannot change what the reference sees
+        got, problem = _call(answer, *copy.deepcopy(args))
         if problem is None:
             problem = _difference(got, reference(*args), atol)
         if problem is None:
@@ -166,6 +179,23 @@ def check_distillation_loss(answer) -> bool:
     return _check("distillation loss", answer, _distillation, cases, mistakes)
 
 
+def _prompt_ensemble(prompts):
+    return _unit(prompts.mean(dim=1))
+
+
+def check_prompt_ensemble(answer) -> bool:
+    """answer(prompt_embeddings (K, P, D), unit rows) -> (K, D): each class's mean over its P
+    prompts, normalised again to unit length."""
+    cases = [(_unit(x),) for (x,) in _cases(((4, 3, 5),), ((2, 5, 3),), seed=8)]
+    mistakes = [
+        (lambda x: x.mean(dim=1), "the mean is not re-normalised: a mean of unit vectors is shorter than 1, "
+                                  "so divide each class's mean by its length (F.normalize(..., dim=-1))"),
+        (lambda x: _unit(x.mean(dim=0)), "you averaged over the classes (dim 0): average each class's "
+                                         "P prompts, over dim 1, to get one row per class"),
+    ]
+    return _check("prompt ensemble", answer, _prompt_ensemble, cases, mistakes)
+
+
 # ---------------------------------------------------------------- 02: pooling and accuracy
 
 def _masked_mean(embeddings, tokens):
@@ -222,6 +252,30 @@ def check_late_fusion(answer) -> bool:
     return _check("late fusion", answer, _late_fusion, cases, mistakes)
 
 
+def _available_late_fusion(logits_list, available):
+    probs = torch.stack([F.softmax(lo, dim=-1) for lo in logits_list], dim=1)  # (B, M, C)
+    weight = available.float().unsqueeze(-1)                                     # (B, M, 1)
+    return (probs * weight).sum(1) / weight.sum(1)
+
+
+def check_available_late_fusion(answer) -> bool:
+    """answer(list of M logits (B, C), available bool (B, M)) -> (B, C): each row's average of the
+    probabilities of the modalities available for that row (at least one per row)."""
+    available = [torch.tensor([[1, 1, 1], [1, 0, 0], [0, 1, 1], [0, 0, 1]], dtype=torch.bool),
+                 torch.tensor([[1, 0], [0, 1], [1, 1]], dtype=torch.bool)]
+    groups = _cases(((4, 5), (4, 5), (4, 5)), ((3, 4), (3, 4)), seed=9)
+    cases = [(list(g), a) for g, a in zip(groups, available)]
+    mistakes = [
+        (lambda ls, a: _late_fusion(ls), "you averaged over every modality, missing ones included: "
+                                         "average only the available ones, dividing by how many a row has"),
+        (lambda ls, a: torch.stack(ls, 1).mul(a.float()[..., None]).sum(1) / a.float().sum(1, keepdim=True),
+         "you averaged raw logits: turn each into probabilities with softmax first"),
+        (lambda ls, a: sum(F.softmax(lo, -1) * a[:, m, None] for m, lo in enumerate(ls)) / len(ls),
+         "you dropped the missing modalities but divided by all M: divide by the number available in each row"),
+    ]
+    return _check("late fusion with missing modalities", answer, _available_late_fusion, cases, mistakes)
+
+
 # ---------------------------------------------------------------- 01: shapes and optimizers
 
 def check_flattened_size(answer) -> bool:
@@ -263,6 +317,157 @@ def check_optimizer_covers(answer) -> bool:
     return _report(True, name, "both modules' parameters are in the optimizer")
 
 
+# ---------------------------------------------------------------- 06: macro-F1 and median rank
+
+def _macro_f1(predictions, labels, n_classes, average="macro"):
+    from sklearn.metrics import f1_score
+    return float(f1_score(labels.numpy(), predictions.numpy(), labels=list(range(n_classes)),
+                          average=average, zero_division=0))
+
+
+def check_macro_f1(answer) -> bool:
+    """answer(predictions (N,) int64, labels (N,) int64, n_classes) -> float: the F1 score of each
+    class, averaged with equal weight per class (a class never predicted scores 0)."""
+    labels = [torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 2, 2]), torch.tensor([0, 1, 1, 1, 2, 2, 2, 2, 3])]
+    predictions = [torch.tensor([0, 0, 0, 0, 1, 1, 1, 0, 2, 0]), torch.tensor([0, 1, 0, 1, 2, 2, 1, 2, 2])]
+    cases = [(p, y, int(y.max()) + 1) for p, y in zip(predictions, labels)]
+    mistakes = [
+        (lambda p, y, n: (p == y).float().mean().item(),
+         "that is the accuracy (which equals micro-F1): compute F1 for each class separately, then average"),
+        (lambda p, y, n: _macro_f1(p, y, n, average="weighted"),
+         "you weighted each class by its number of items: macro-F1 gives every class the same weight"),
+    ]
+    return _check("macro-F1", answer, _macro_f1, cases, mistakes)
+
+
+def _match_ranks(similarity):
+    return (similarity >= similarity.diagonal()[:, None]).sum(dim=1)  # 1 = the match is the top entry
+
+
+def _median_rank(similarity):
+    return _match_ranks(similarity).double().quantile(0.5).item()  # the mean of the two middle ranks if N is even
+
+
+def check_median_rank(answer) -> bool:
+    """answer(similarity (N, N), row i's match is column i) -> float: the median over rows of the
+    rank of the match among its row's entries, largest first (1 = best)."""
+    g = torch.Generator().manual_seed(22)  # cases where each mistake below gives its own answer
+    cases = [(torch.randn(9, 9, generator=g) + 1.5 * torch.eye(9) + torch.linspace(-1, 1, 9),),
+             (torch.randn(8, 8, generator=g) + torch.eye(8) + torch.linspace(-0.8, 0.8, 8),)]
+    mistakes = [
+        (lambda s: _median_rank(s) - 1, "your ranks start at 0: the best place is rank 1, so add 1"),
+        (lambda s: _median_rank(-s), "you ranked the smallest similarity first: rank 1 is the LARGEST entry"),
+        (lambda s: _median_rank(s.T.contiguous()),
+         "you ranked along the wrong axis: each ROW is a query, rank its columns"),
+        (lambda s: float(_match_ranks(s).median()),
+         "with an even number of queries the median is the mean of the two middle ranks "
+         "(torch.median returns the lower one; use np.median or torch.quantile(ranks.float(), 0.5))"),
+    ]
+    return _check("median rank", answer, _median_rank, cases, mistakes)
+
+
+# ---------------------------------------------------------------- 07: alignment and uniformity
+
+def _alignment(a, b):
+    return (a - b).norm(dim=1).pow(2).mean().item()
+
+
+def check_alignment(answer) -> bool:
+    """answer(a (N, D), b (N, D), unit rows, pair i = (a[i], b[i])) -> float: the mean squared
+    distance between matching rows (Wang & Isola's alignment, alpha = 2)."""
+    cases = [(_unit(a), _unit(a + 0.5 * b)) for a, b in _cases(((6, 4), (6, 4)), ((5, 3), (5, 3)), seed=11)]
+    mistakes = [
+        (lambda a, b: (a - b).norm(dim=1).mean().item(), "that is the mean distance: square each distance first"),
+        (lambda a, b: (a - b).norm(dim=1).pow(2).sum().item(), "you summed over the pairs: take the mean"),
+    ]
+    return _check("alignment", answer, _alignment, cases, mistakes)
+
+
+def _uniformity(x, t, include_self=False, log=True):
+    sq_dist = torch.cdist(x.double(), x.double()).pow(2)
+    off_diagonal = ~torch.eye(len(x), dtype=torch.bool)
+    potential = (-t * sq_dist).exp()
+    mean = potential.mean() if include_self else potential[off_diagonal].mean()
+    return (mean.log() if log else mean).item()
+
+
+def check_uniformity(answer) -> bool:
+    """answer(x (N, D) unit rows, t) -> float: log of the mean of exp(-t ||x_i - x_j||^2) over the
+    pairs i != j (Wang & Isola's uniformity; lower = more spread out)."""
+    cases = [(_unit(x), t) for (x,), t in zip(_cases(((7, 3),), ((5, 4),), seed=12), (2.0, 1.0))]
+    mistakes = [
+        (lambda x, t: _uniformity(x, t, include_self=True), "you included each point with itself (i = j, "
+                                                             "distance 0): average over the pairs i != j only"),
+        (lambda x, t: _uniformity(x, t, log=False), "the log is missing: return the log of the mean"),
+    ]
+    return _check("uniformity", answer, _uniformity, cases, mistakes)
+
+
+# ---------------------------------------------------------------- 08: zero-shot prediction
+
+def _zero_shot_predict(images, classes):
+    return (_unit(images) @ _unit(classes).T).argmax(dim=1)
+
+
+def check_zero_shot_predict(answer) -> bool:
+    """answer(image_embeddings (N, D), class_embeddings (K, D), not unit length) -> (N,) int64:
+    for each image, the class of highest cosine similarity."""
+    g = torch.Generator().manual_seed(13)
+    lengths = torch.tensor([0.2, 1.0, 5.0, 0.5])[:, None]  # long class vectors win raw dot products
+    cases = [(3 * torch.randn(12, 5, generator=g), lengths * torch.randn(4, 5, generator=g)),
+             (torch.randn(7, 3, generator=g), lengths[:3] * torch.randn(3, 3, generator=g))]
+    mistakes = [
+        (lambda i, c: (i @ c.T).argmax(dim=1), "you compared raw dot products: normalise the class embeddings "
+                                               "(and the images) to unit length, or the longest class vector wins"),
+        (lambda i, c: (_unit(i) @ _unit(c).T).argmax(dim=0),
+         "you took the argmax over the images (dim 0): for each image (row), pick the best class (dim=1)"),
+    ]
+    return _check("zero-shot prediction", answer, _zero_shot_predict, cases, mistakes, atol=0)
+
+
+# ---------------------------------------------------------------- 09: teacher forcing and token accuracy
+
+def _shift(tokens):
+    return tokens[:, :-1], tokens[:, 1:]
+
+
+def check_teacher_forcing_shift(answer) -> bool:
+    """answer(tokens (B, L) int64, each row starting with <bos>) -> (inputs, targets): the decoder
+    reads tokens[:, :-1] and must predict tokens[:, 1:], the next token at each position."""
+    g = torch.Generator().manual_seed(14)
+    cases = [(torch.cat([torch.full((b, 1), 2), torch.randint(3, 40, (b, n), generator=g)], dim=1),)
+             for b, n in ((3, 6), (2, 4))]
+    mistakes = [
+        (lambda t: (t, t), "inputs and targets are the same tokens: the target at each position is the NEXT "
+                           "token, so drop the last token from the inputs and the first from the targets"),
+        (lambda t: (t[:, 1:], t[:, :-1]), "inputs and targets are swapped: the decoder reads tokens[:, :-1] "
+                                          "and predicts tokens[:, 1:]"),
+    ]
+    return _check("teacher-forcing shift", answer, _shift, cases, mistakes, atol=0)
+
+
+def _token_accuracy(logits, targets, count_padding=False):
+    real = torch.ones_like(targets, dtype=torch.bool) if count_padding else targets != 0
+    return (logits.argmax(dim=-1) == targets)[real].float().mean().item()
+
+
+def check_token_accuracy(answer) -> bool:
+    """answer(logits (B, L, V), targets (B, L) int64, 0 = padding) -> float: the fraction of
+    non-padding positions where the largest logit is the target."""
+    g = torch.Generator().manual_seed(15)
+    targets = torch.tensor([[5, 3, 7, 2, 0, 0], [4, 4, 1, 0, 0, 0], [6, 2, 3, 5, 7, 1]])
+    logits = torch.randn(3, 6, 8, generator=g)
+    logits[:, :3].scatter_add_(-1, targets[:, :3, None], torch.full((3, 3, 1), 2.5))  # some right answers
+    cases = [(logits, targets), (logits[1:, :4], targets[1:, :4])]
+    mistakes = [
+        (lambda lo, t: _token_accuracy(lo, t, count_padding=True),
+         "you counted the padding positions: keep only positions where targets != 0"),
+        (lambda lo, t: _token_accuracy(lo, t) * (t != 0).sum().item(), "you returned a count: divide by the "
+                                                                        "number of non-padding positions"),
+    ]
+    return _check("token accuracy", answer, _token_accuracy, cases, mistakes)
+
+
 CHECKS = {
     "cosine_similarity": check_cosine_similarity,
     "info_nce": check_info_nce,
@@ -273,4 +478,13 @@ CHECKS = {
     "late_fusion": check_late_fusion,
     "flattened_size": check_flattened_size,
     "optimizer_covers": check_optimizer_covers,
+    "available_late_fusion": check_available_late_fusion,
+    "prompt_ensemble": check_prompt_ensemble,
+    "macro_f1": check_macro_f1,
+    "median_rank": check_median_rank,
+    "alignment": check_alignment,
+    "uniformity": check_uniformity,
+    "zero_shot_predict": check_zero_shot_predict,
+    "teacher_forcing_shift": check_teacher_forcing_shift,
+    "token_accuracy": check_token_accuracy,
 }

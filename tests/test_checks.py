@@ -1,11 +1,15 @@
 """Every self-check: passes the reference, answers the stub and typical mistakes with their own
 hint, and never raises, whatever the learner hands it."""
 
+import math
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import f1_score
 
-from cmkt_lib import checks
+from cmkt_lib import checks, distill, evaluation, retrieval
 from cmkt_lib.checks import CHECKS
 
 
@@ -37,7 +41,31 @@ REFERENCES = {
     "late_fusion": lambda ls: sum(F.softmax(x, -1) for x in ls) / len(ls),
     "flattened_size": lambda stack, shape: stack(torch.zeros(1, *shape)).numel(),
     "optimizer_covers": lambda enc, tr: torch.optim.SGD([*enc.parameters(), *tr.parameters()], lr=0.1),
+    "available_late_fusion": lambda ls, av: (sum(F.softmax(x, -1) * av[:, m, None] for m, x in enumerate(ls))
+                                             / av.sum(1, keepdim=True)),
+    "prompt_ensemble": lambda x: F.normalize(x.mean(1), dim=-1),
+    "macro_f1": lambda p, y, n: macro_f1_by_hand(p, y, n),
+    "median_rank": lambda s: float(np.median([(row > row[i]).sum().item() + 1 for i, row in enumerate(s)])),
+    "alignment": lambda a, b: ((a - b) ** 2).sum(1).mean().item(),
+    "uniformity": lambda x, t: uniformity_by_hand(x, t),
+    "zero_shot_predict": lambda i, c: (F.normalize(i, dim=1) @ F.normalize(c, dim=1).T).argmax(1),
+    "teacher_forcing_shift": lambda t: (t[:, :-1], t[:, 1:]),
+    "token_accuracy": lambda lo, t: ((lo.argmax(-1) == t) & (t != 0)).sum().item() / (t != 0).sum().item(),
 }
+
+
+def macro_f1_by_hand(predictions, labels, n_classes):
+    scores = []
+    for c in range(n_classes):
+        tp = ((predictions == c) & (labels == c)).sum().item()
+        wrong = ((predictions == c) != (labels == c)).sum().item()  # false positives + false negatives
+        scores.append(2 * tp / (2 * tp + wrong) if tp + wrong else 0.0)
+    return sum(scores) / n_classes
+
+
+def uniformity_by_hand(x, t):
+    pairs = [math.exp(-t * ((x[i] - x[j]) ** 2).sum().item()) for i in range(len(x)) for j in range(len(x)) if i != j]
+    return math.log(sum(pairs) / len(pairs))
 
 
 def test_every_check_has_a_reference_here():
@@ -87,6 +115,29 @@ MISTAKES = [
      "one channel's map"),
     ("optimizer_covers", lambda enc, tr: torch.optim.SGD(enc.parameters(), lr=0.1),
      "never sees the transfer network"),
+    ("available_late_fusion", lambda ls, av: sum(F.softmax(x, -1) for x in ls) / len(ls), "missing ones included"),
+    ("available_late_fusion", lambda ls, av: sum(F.softmax(x, -1) * av[:, m, None] for m, x in enumerate(ls)) / len(ls),
+     "divided by all M"),
+    ("available_late_fusion", lambda ls, av: sum(x * av[:, m, None] for m, x in enumerate(ls)) / av.sum(1, keepdim=True),
+     "averaged raw logits"),
+    ("prompt_ensemble", lambda x: x.mean(1), "not re-normalised"),
+    ("prompt_ensemble", lambda x: F.normalize(x.mean(0), dim=-1), "averaged over the classes"),
+    ("macro_f1", lambda p, y, n: (p == y).float().mean().item(), "accuracy"),
+    ("macro_f1", lambda p, y, n: f1_score(y, p, average="micro"), "micro-F1"),
+    ("macro_f1", lambda p, y, n: f1_score(y, p, average="weighted", zero_division=0), "weighted each class"),
+    ("median_rank", lambda s: float(np.median([(row > row[i]).sum().item() for i, row in enumerate(s)])), "start at 0"),
+    ("median_rank", lambda s: float(np.median([(row < row[i]).sum().item() + 1 for i, row in enumerate(s)])),
+     "LARGEST"),
+    ("median_rank", lambda s: float(((s >= s.diagonal()[:, None]).sum(1)).median()), "two middle ranks"),
+    ("alignment", lambda a, b: (a - b).norm(dim=1).mean().item(), "square each distance"),
+    ("uniformity", lambda x, t: torch.exp(-t * torch.cdist(x, x) ** 2).mean().log().item(), "i = j"),
+    ("uniformity", lambda x, t: math.exp(uniformity_by_hand(x, t)), "log is missing"),
+    ("zero_shot_predict", lambda i, c: (i @ c.T).argmax(1), "raw dot products"),
+    ("zero_shot_predict", lambda i, c: (F.normalize(i, dim=1) @ F.normalize(c, dim=1).T).argmax(0),
+     "argmax over the images"),
+    ("teacher_forcing_shift", lambda t: (t, t), "the same tokens"),
+    ("teacher_forcing_shift", lambda t: (t[:, 1:], t[:, :-1]), "swapped"),
+    ("token_accuracy", lambda lo, t: (lo.argmax(-1) == t).float().mean().item(), "counted the padding"),
 ]
 
 
@@ -99,3 +150,39 @@ def test_typical_mistakes_get_their_own_hint(capsys, name, answer, hint):
 def test_wrong_shape_is_described(capsys):
     ok, out = verdict(capsys, checks.check_late_fusion, lambda ls: torch.zeros(3))
     assert not ok and "shape" in out
+
+
+@pytest.mark.parametrize("answer, message", [
+    (lambda t: t[:, :-1], "it returned Tensor; return a tuple of 2 values"),
+    (lambda t: (t[:, :-1],), "it returned 1 value, expected 2"),
+    (lambda t: [t[:, :-1], t[:, :-1]], "value 2 of 2 is off"),
+    (lambda t: (t[:, :-1], t[:, 2:]), "value 2 of 2 is off: it returned shape"),
+])
+def test_a_tuple_answer_is_compared_element_by_element(capsys, answer, message):
+    ok, out = verdict(capsys, checks.check_teacher_forcing_shift, answer)
+    assert not ok and message in out, out
+
+
+LIBRARY = {  # the library function each exercise points to, called the exercise's way
+    "alignment": retrieval.alignment,
+    "uniformity": retrieval.uniformity,
+    "median_rank": lambda s: retrieval.median_rank(s, torch.eye(len(s), dtype=torch.bool)),
+    "macro_f1": lambda p, y, n: evaluation.macro_f1(y, p),
+    "zero_shot_predict": lambda i, c: torch.from_numpy(evaluation.zero_shot_predict(i, c)),
+    "prompt_ensemble": distill.class_embeddings,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY))
+def test_the_library_function_passes_its_exercise_check(capsys, name):
+    ok, out = verdict(capsys, CHECKS[name], LIBRARY[name])
+    assert ok, out
+
+
+def test_an_answer_that_edits_its_inputs_in_place_is_judged_fairly(capsys):
+    def in_place(a, b):
+        a -= b  # a is now a - b: the reference must still see the original a
+        return (a ** 2).sum(1).mean().item()
+
+    ok, out = verdict(capsys, checks.check_alignment, in_place)
+    assert ok, out
