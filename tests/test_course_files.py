@@ -71,3 +71,15 @@ def test_requirements_are_lower_bounds_except_nbval():
         if req != "nbval==0.11.0":
             assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+>=[\d.]+", req), f"{req} is not a lower bound"
     assert "-e ." in lines, "requirements.txt must install the course's own package"
+
+
+# ipywidgets 8 names that Colab's ipywidgets 7.7.1 does not have: a notebook using one would break there.
+IPYWIDGETS_8_ONLY = ("Stack", "TagsInput", "ColorsInput", "FloatsInput", "IntsInput", "NaiveDatetimePicker")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_widgets_work_on_colabs_ipywidgets_7(path):
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    used = [name for name in IPYWIDGETS_8_ONLY if re.search(rf"\b{name}\s*\(", code)]
+    assert not used, f"{path.name} uses {used}, which ipywidgets 7.7.1 (Colab) does not have"
+    assert "description_allow_html" not in code, "description_allow_html is ipywidgets 8 only"
