@@ -80,13 +80,13 @@ def _check_tokens(module: nn.Module, tokens) -> None:
                          "the encoder was built for (vocab_size=len(vocab))")
 
 
-def _conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    """3x3 convolution, batch norm, ReLU, then halve the height and width."""
+def _conv_block(c_in: int, c_out: int, pool: bool = True) -> nn.Sequential:
+    """3x3 convolution, batch norm, ReLU, then (if pool) halve the height and width."""
     return nn.Sequential(
         nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
         nn.BatchNorm2d(c_out),
         nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
+        *([nn.MaxPool2d(2)] if pool else []),
     )
 
 
@@ -112,6 +112,33 @@ class ImageEncoder(nn.Module):
                     "WorldDataset is batch['image'].")
         h = self.features(images)                                        # (B, 4w, 8, 8)
         return self.head(torch.cat([h.amax(dim=(2, 3)), h.mean(dim=(2, 3))], dim=1))
+
+
+class WhatWhereImageEncoder(nn.Module):
+    """A CNN that keeps *where* as well as *what*: images `(B, 3, 32, 32)` in [0, 1] -> `(B, out_dim)`.
+
+    The background (each channel's median) is subtracted and a colour-free silhouette channel
+    added; after three conv blocks (32 -> 16 -> 8 pixels) the map is max-pooled over the whole
+    picture (what, wherever it is) and average-pooled into a 3x3 grid (where: one slot per cell of
+    the world's position grid). Global pooling alone, as in ImageEncoder, would throw position away."""
+
+    def __init__(self, out_dim: int = 128, width: int = 16):
+        super().__init__()
+        self.out_dim = _check_out_dim(out_dim)
+        self.trunk = nn.Sequential(_conv_block(4, width), _conv_block(width, 2 * width),
+                                   _conv_block(2 * width, 4 * width, pool=False))
+        self.head = nn.Sequential(nn.Linear(4 * width * (1 + 9), out_dim), nn.ReLU())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        _check_grid(self, images, 3, "images", "Images from a World are (n, 3, 32, 32); a batch from "
+                    "WorldDataset is batch['image'].")
+        background = images.flatten(2).median(dim=2).values[:, :, None, None]
+        obj = images - background                                        # the object, background removed
+        x = torch.cat([obj, obj.norm(dim=1, keepdim=True)], dim=1)       # + a colour-free silhouette
+        fmap = self.trunk(x)                                             # (B, 4w, 8, 8)
+        what = fmap.amax(dim=(2, 3))                                     # (B, 4w): anywhere in the image
+        where = nn.functional.adaptive_avg_pool2d(fmap, 3).flatten(1)    # (B, 36w): one slot per grid cell
+        return self.head(torch.cat([what, where], dim=1))
 
 
 class AudioEncoder(nn.Module):

@@ -5,7 +5,8 @@ import torch
 
 from cmkt_lib import Vocabulary
 from cmkt_lib.encoders import (
-    VOCAB_SIZE, AudioEncoder, BagOfWordsEncoder, Classifier, ImageEncoder, TextEncoder, count_parameters,
+    VOCAB_SIZE, AudioEncoder, BagOfWordsEncoder, Classifier, ImageEncoder, TextEncoder, WhatWhereImageEncoder,
+    count_parameters,
 )
 
 B = 4
@@ -23,7 +24,8 @@ def spectrograms():
     return torch.randn(B, 1, 32, 32)
 
 
-CASES = [(ImageEncoder, images), (BagOfWordsEncoder, tokens), (TextEncoder, tokens), (AudioEncoder, spectrograms)]
+CASES = [(ImageEncoder, images), (WhatWhereImageEncoder, images), (BagOfWordsEncoder, tokens), (TextEncoder, tokens),
+         (AudioEncoder, spectrograms)]
 
 
 @pytest.mark.parametrize("cls,make", CASES)
@@ -89,6 +91,7 @@ def test_missing_channel_dimension_of_spectrograms_is_explained():
 @pytest.mark.parametrize("cls,bad", [
     (ImageEncoder, torch.rand(B, 32, 32, 3)),
     (ImageEncoder, torch.rand(B, 1, 32, 32)),
+    (WhatWhereImageEncoder, torch.rand(B, 1, 32, 32)),
     (AudioEncoder, torch.randn(B, 1, 64, 32)),
 ])
 def test_wrong_shape(cls, bad):
@@ -139,3 +142,4 @@ def test_count_parameters_counts_trainable():
     enc.embedding.weight.requires_grad_(False)
     assert count_parameters(enc) == 4 * 8 + 8
     assert count_parameters(enc, trainable_only=False) == VOCAB_SIZE * 4 + 4 * 8 + 8
+
