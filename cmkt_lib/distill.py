@@ -16,21 +16,11 @@ from numbers import Real
 import torch
 import torch.nn.functional as F
 
-from .losses import check_normalised
+from .losses import check_matrix, check_normalised
 
 
 def _check_batch_matrix(x, name: str, what: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of {what} (B, C), got {type(x).__name__}")
-    if x.ndim != 2:
-        hint = ": add a batch dimension with x[None]" if x.ndim == 1 else ""
-        raise ValueError(f"{name} must be {what} of shape (B, C), got {tuple(x.shape)}{hint}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a float tensor, got {x.dtype}: convert it with {name}.float()")
-    if x.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}); it needs at least one row")
-    if not torch.isfinite(x.detach()).all():
-        raise ValueError(f"{name} contains NaN or infinite values; check the model that produced it")
+    check_matrix(x, name, shape=f"(B, C) of {what}", source="the model that produced it")
 
 
 def _check_same(student, teacher, what: str) -> None:

@@ -16,7 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.metrics import accuracy_score, average_precision_score, confusion_matrix, f1_score
 
-from .probe import linear_probe
+from .probe import check_features, linear_probe
 from .retrieval import first_match_ranks, match_mask, median_rank, recall_at_k
 from .world import few_shot_indices
 
@@ -130,14 +130,7 @@ def mean_average_precision(similarity, positive_mask) -> float:
 
 
 def _unit_rows(x, name: str) -> np.ndarray:
-    a = _numpy(x, name)
-    if a.ndim != 2:
-        hint = ": add a batch dimension with x[None]" if a.ndim == 1 else ""
-        raise ValueError(f"{name} must have shape (N, D), got {a.shape}{hint}")
-    if not np.issubdtype(a.dtype, np.floating):
-        raise TypeError(f"{name} must hold floats, got {a.dtype}")
-    if not np.isfinite(a).all():
-        raise ValueError(f"{name} contains NaN or infinite values; check the encoder's output")
+    a = check_features(_numpy(x, name), name, one_d_hint=": add a batch dimension with x[None]")
     norms = np.linalg.norm(a, axis=1, keepdims=True)
     if (norms == 0).any():
         raise ValueError(f"{name} has an all-zero row: its direction (and so its cosine similarity) is undefined")

@@ -19,19 +19,25 @@ DEFAULT_TEMPERATURE = 0.07  # CLIP's initial temperature
 MAX_SCALE = 100.0  # CLIP's cap on the inverse temperature
 
 
-def check_normalised(x, name: str = "x") -> None:
-    """Raise a plain-words error unless `x` is a finite float tensor `(N, D)` with unit rows."""
+def check_matrix(x, name: str = "x", shape: str = "(N, D)", source: str = "the encoder's output") -> None:
+    """Raise a plain-words error unless `x` is a non-empty, finite float tensor of two dimensions;
+    `shape` and `source` only word the message (what the rows are, what produced them)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (N, D), got {type(x).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor of shape {shape}, got {type(x).__name__}")
     if x.ndim != 2:
         hint = ": add a batch dimension with x[None]" if x.ndim == 1 else ""
-        raise ValueError(f"{name} must have shape (N, D), got {tuple(x.shape)}{hint}")
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(x.shape)}{hint}")
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a float tensor, got {x.dtype}: convert it with {name}.float()")
     if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(x.shape)}); it needs at least one row and one column")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values; check the encoder's output")
+        raise ValueError(f"{name} is an empty batch (shape {tuple(x.shape)}); it needs at least one row and one column")
+    if not torch.isfinite(x.detach()).all():
+        raise ValueError(f"{name} contains NaN or infinite values; check {source}")
+
+
+def check_normalised(x, name: str = "x") -> None:
+    """Raise a plain-words error unless `x` is a finite float tensor `(N, D)` with unit rows."""
+    check_matrix(x, name)
     norms = x.detach().norm(dim=1)
     if (norms - 1).abs().max() > NORM_TOLERANCE:
         raise ValueError(

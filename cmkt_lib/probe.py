@@ -20,16 +20,22 @@ def _as_array(x, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be an array or tensor, got {type(x).__name__}") from err
 
 
+def check_features(x, name: str, one_d_hint: str = ": add a feature axis with x[:, None]") -> np.ndarray:
+    """`x` as a numpy array, after checking it is a finite float matrix `(N, D)`; else a plain-words
+    error. `one_d_hint` says what to do with a 1-D input (one feature per item, or one item)."""
+    a = _as_array(x, name)
+    if a.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (N, D), got shape {a.shape}{one_d_hint if a.ndim == 1 else ''}")
+    if not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(f"{name} must be floating point, got {a.dtype}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or infinite values: check the encoder's output")
+    return a
+
+
 def _check_pair(features, labels, which: str):
-    f = _as_array(features, f"{which}_features")
+    f = check_features(features, f"{which}_features")
     y = _as_array(labels, f"{which}_labels")
-    if f.ndim != 2:
-        hint = ": add a feature axis with x[:, None]" if f.ndim == 1 else ""
-        raise ValueError(f"{which}_features must be a 2-D array (N, D), got shape {f.shape}{hint}")
-    if not np.issubdtype(f.dtype, np.floating):
-        raise TypeError(f"{which}_features must be floating point, got {f.dtype}")
-    if not np.isfinite(f).all():
-        raise ValueError(f"{which}_features contain NaN or infinite values: check the encoder's outputs")
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"{which}_labels must be a 1-D array of integer class labels, got {y.dtype} of shape {y.shape}")
     if len(f) != len(y):
