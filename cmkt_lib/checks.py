@@ -207,7 +207,8 @@ def check_masked_mean(answer) -> bool:
     """answer(embeddings (B, L, D), tokens (B, L) int64, 0 = padding) -> (B, D) mean over real tokens."""
     g = torch.Generator().manual_seed(5)
     tokens = torch.tensor([[5, 7, 9, 0, 0], [3, 0, 0, 0, 0], [4, 4, 6, 8, 2]])
-    cases = [(torch.randn(3, 5, 4, generator=g), tokens)]
+    cases = [(torch.randn(3, 5, 4, generator=g), tokens),
+             (torch.randn(2, 3, 6, generator=g), torch.tensor([[8, 0, 0], [2, 9, 0]]))]
     mistakes = [
         (lambda e, t: e.mean(1), "you averaged the padding too: multiply by a mask of (tokens != 0) "
                                  "and divide by the number of real tokens"),
