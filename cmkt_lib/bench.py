@@ -5,6 +5,8 @@
     python -m cmkt_lib.bench --course             # also run every notebook: results/course.json,
                                                   #   results/course.md and the README's table
     python -m cmkt_lib.bench --course --notebook 04 --device cpu
+    python -m cmkt_lib.bench --course --device cuda --skip-library
+                                                  # GPU times, written beside the CPU ones
 
 Speed is measured here, not in tests: tests stay fast and honest, this reports numbers."""
 
@@ -20,6 +22,7 @@ from .world import make_world
 
 ROOT = Path(__file__).resolve().parent.parent
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
 
 
 def time_world_generation(n: int = 20_000, seed: int = 0, repeats: int = 3) -> dict:
@@ -98,31 +101,54 @@ def library_benchmarks() -> None:
           f"similarity matrix in {r['seconds']:.2f} s")
 
 
+def _replace_between(path: Path, start_marker: str, end_marker: str, text: str) -> None:
+    """Rewrite the part of a file between two marker comments."""
+    content = path.read_text()
+    start, end = content.index(start_marker) + len(start_marker), content.index(end_marker)
+    path.write_text(content[:start] + "\n" + text + "\n" + content[end:])
+
+
 def run_course(notebooks, device, out_dir: Path, update_readme: bool) -> dict:
-    from .runner import machine_info, results_table, run_notebook
+    from .runner import machine_info, results_table, run_notebook, times_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "course.json"
     previous = json.loads(json_path.read_text()) if json_path.exists() else {"notebooks": []}
-    results = {"machine": machine_info(), "notebooks": []}
+    on_gpu = device is not None and device.startswith("cuda")
+    if on_gpu:
+        # GPU times go beside the CPU results: the CPU rows, headlines and machine stay as they were.
+        results = {**previous, "gpu_machine": machine_info()}
+        rows = {r["notebook"]: r for r in previous["notebooks"]}
+        missing = [p.name for p in notebooks if p.name not in rows]
+        if missing:
+            raise SystemExit(f"no CPU results for {', '.join(missing)} in {json_path}: run "
+                             "`python -m cmkt_lib.bench --course` first, then the GPU run adds its times beside them")
+    else:
+        results = {"machine": machine_info(), "notebooks": []}
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)
         r = run_notebook(path, device=device)
         print(f"  {r['wall_seconds']:.0f} s, peak {r['peak_memory_mb']:.0f} MB on {r['device']}: {r['headline']}", flush=True)
-        results["notebooks"].append(r)
-    ran = {r["notebook"] for r in results["notebooks"]}
-    kept = [r for r in previous["notebooks"] if r["notebook"] not in ran and (ROOT / "notebooks" / r["notebook"]).exists()]
-    results["notebooks"] = sorted(results["notebooks"] + kept, key=lambda r: r["notebook"])
+        if on_gpu:
+            gpu = {k: r[k] for k in ("device", "wall_seconds", "peak_memory_mb", "headline")}
+            rows[path.name]["gpu"] = gpu
+        else:
+            old_gpu = next((p.get("gpu") for p in previous["notebooks"] if p["notebook"] == path.name), None)
+            results["notebooks"].append({**r, "gpu": old_gpu})
+    if on_gpu:
+        results["notebooks"] = sorted(rows.values(), key=lambda r: r["notebook"])
+    else:
+        ran = {r["notebook"] for r in results["notebooks"]}
+        kept = [r for r in previous["notebooks"] if r["notebook"] not in ran and (ROOT / "notebooks" / r["notebook"]).exists()]
+        results["notebooks"] = sorted(results["notebooks"] + kept, key=lambda r: r["notebook"])
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     table = results_table(results)
     (out_dir / "course.md").write_text(table + "\n")
     print(table)
     if update_readme:
-        readme = ROOT / "README.md"
-        text = readme.read_text()
-        start, end = text.index(README_START) + len(README_START), text.index(README_END)
-        readme.write_text(text[:start] + "\n" + table + "\n" + text[end:])
-        print(f"updated the results table in {readme}")
+        _replace_between(ROOT / "README.md", README_START, README_END, table)
+        _replace_between(ROOT / "docs" / "INSTRUCTORS.md", TIMES_START, TIMES_END, times_table(results))
+        print("updated the results table in README.md and the run times in docs/INSTRUCTORS.md")
     return results
 
 

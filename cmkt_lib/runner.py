@@ -8,21 +8,49 @@ import platform
 import time
 from datetime import date
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 from nbclient import NotebookClient
 
 from .headline import read_headline
 
-# Appended to a copy of the notebook (never saved): the kernel reports its own peak memory,
-# and that of any worker processes it started, and the device the course picked.
+# Appended to a copy of the notebook (never saved): the kernel reports its own peak resident
+# memory and the device the course picked. On Linux the peak is VmHWM from /proc: getrusage's
+# ru_maxrss would not do, because Linux carries it across fork and exec, so a kernel started by a
+# big process (this benchmark, with torch loaded) would report that process's size as its floor.
 _PROBE = """
 import json as _json, resource as _resource, sys as _sys
 from cmkt_lib import describe_device as _describe_device
-_scale = 1 if _sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
-_peak = max(_resource.getrusage(w).ru_maxrss for w in (_resource.RUSAGE_SELF, _resource.RUSAGE_CHILDREN))
-print("CMKT_PROBE" + _json.dumps({"peak_memory_mb": _peak * _scale / 2**20, "device": _describe_device()}))
+try:
+    _peak_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+except (OSError, StopIteration):  # not Linux: ru_maxrss is bytes on macOS
+    _peak_kb = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / (1024 if _sys.platform == "darwin" else 1)
+print("CMKT_PROBE" + _json.dumps({"peak_memory_mb": _peak_kb / 1024, "device": _describe_device()}))
 """
+
+
+class SlicedPollClient(NotebookClient):
+    """nbclient sometimes notices the reply to a cell that shows a widget only when its wait times
+    out (jupyter/nbclient#312: a missed wake-up on the shell socket), which with a long timeout
+    looks like a hang. Waiting in one-second slices notices the reply within a second."""
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        get_msg = kc.shell_channel.get_msg
+
+        async def sliced_get_msg(timeout=None):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = 1.0 if deadline is None else deadline - time.monotonic()
+                try:
+                    return await get_msg(timeout=max(0.0, min(1.0, left)))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        kc.shell_channel.get_msg = sliced_get_msg
+        return kc
 
 
 def run_notebook(path, device: str | None = None, timeout: int = 900) -> dict:
@@ -38,8 +66,8 @@ def run_notebook(path, device: str | None = None, timeout: int = 900) -> dict:
     if device is not None:
         os.environ["CMKT_DEVICE"] = device
     try:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = SlicedPollClient(nb, timeout=timeout, kernel_name="python3",
+                                  resources={"metadata": {"path": str(path.parent)}})
         start = time.perf_counter()
         client.execute()
         wall = time.perf_counter() - start
@@ -92,12 +120,36 @@ def results_table(results: dict) -> str:
         f"Measured on {m['date']}: {m['cores']} cores, {m['cpu']}"
         + (f", GPU {m['gpu']}" if m.get("gpu") else ", no GPU") + f"; Python {m['python']}, torch {m['torch']}.",
         "",
-        "| notebook | device | wall time (s) | peak memory (MB) | headline numbers |",
-        "|---|---|---|---|---|",
+        "| notebook | device | wall time (s) | peak memory (MB) | GPU wall time (s) | headline numbers |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results["notebooks"]:
         numbers = ", ".join(f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in r["headline"].items())
-        lines.append(f"| {r['notebook']} | {r['device']} | {r['wall_seconds']:.0f} | {r['peak_memory_mb']:.0f} | {numbers} |")
+        gpu = f"{r['gpu']['wall_seconds']:.0f}" if r.get("gpu") else ""
+        lines.append(f"| {r['notebook']} | {r['device']} | {r['wall_seconds']:.0f} | {r['peak_memory_mb']:.0f} | {gpu} | {numbers} |")
     total = sum(r["wall_seconds"] for r in results["notebooks"])
-    lines += ["", f"Whole course: {total / 60:.1f} minutes."]
+    lines += ["", f"Whole course: {total / 60:.1f} minutes on the CPU."]
+    gpu_runs = [r["gpu"] for r in results["notebooks"] if r.get("gpu")]
+    if gpu_runs:
+        lines[-1] += f" On the GPU ({results.get('gpu_machine', {}).get('gpu', 'CUDA')}): {sum(g['wall_seconds'] for g in gpu_runs) / 60:.1f} minutes."
+    else:
+        lines[-1] += " The GPU column stays empty until the course is timed on one (`python -m cmkt_lib.bench --course --device cuda`)."
     return "\n".join(lines)
+
+
+def times_table(results: dict) -> str:
+    """The instructors' guide's table: each notebook's run time on the CPU (and GPU, if measured)."""
+    m = results["machine"]
+    gpu_name = results.get("gpu_machine", {}).get("gpu")
+    lines = [
+        f"Measured by `python -m cmkt_lib.bench --course` on {m['date']} ({m['cores']} CPU cores"
+        + (f"; GPU {gpu_name}" if gpu_name else "; no GPU measured yet") + ").",
+        "",
+        "| notebook | CPU run time | GPU run time |",
+        "|---|---|---|",
+    ]
+    for r in results["notebooks"]:
+        gpu = f"{r['gpu']['wall_seconds'] / 60:.1f} min" if r.get("gpu") else "not measured"
+        lines.append(f"| {r['notebook']} | {r['wall_seconds'] / 60:.1f} min | {gpu} |")
+    return "\n".join(lines)
+

@@ -3,15 +3,13 @@ solution is marked for nbgrader and checked by a self-check from cmkt_lib.checks
 student version keeps everything but the solutions and still runs."""
 
 import re
-import time
 from pathlib import Path
-from queue import Empty
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from cmkt_lib.checks import CHECKS
+from cmkt_lib.runner import SlicedPollClient
 from cmkt_lib.student import BEGIN, END, STUB, student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,29 +100,6 @@ def test_the_student_version_holds_no_solution_and_nothing_else_changed(path):
         leaked = {line.strip() for region in solution_regions(before.source) for line in region
                   if line.strip()} - {k.strip() for k in kept}
         assert not leaked & {line.strip() for line in lines}, f"{path.name}: solution lines survive: {leaked}"
-
-
-class SlicedPollClient(NotebookClient):
-    """nbclient sometimes notices the reply to a cell that shows a widget only when its wait times
-    out (jupyter/nbclient#312: a missed wake-up on the shell socket), which with a long timeout
-    looks like a hang. Waiting in one-second slices notices the reply within a second."""
-
-    async def async_start_new_kernel_client(self):
-        kc = await super().async_start_new_kernel_client()
-        get_msg = kc.shell_channel.get_msg
-
-        async def sliced_get_msg(timeout=None):
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while True:
-                left = 1.0 if deadline is None else deadline - time.monotonic()
-                try:
-                    return await get_msg(timeout=max(0.0, min(1.0, left)))
-                except Empty:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise
-
-        kc.shell_channel.get_msg = sliced_get_msg
-        return kc
 
 
 def test_the_student_version_of_01_runs_top_to_bottom():

@@ -5,8 +5,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cmkt_lib.bench import README_END, README_START
-from cmkt_lib.runner import results_table, run_notebook
+from cmkt_lib.bench import README_END, README_START, TIMES_END, TIMES_START
+from cmkt_lib.runner import results_table, run_notebook, times_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,14 @@ def test_results_table():
                "notebooks": [{"notebook": "00_a.ipynb", "device": "cpu", "wall_seconds": 61.0,
                               "peak_memory_mb": 500.0, "headline": {"acc": 0.91234, "n": 3}}]}
     table = results_table(results)
-    assert "| 00_a.ipynb | cpu | 61 | 500 | acc = 0.912, n = 3 |" in table
-    assert "no GPU" in table and "1.0 minutes" in table
+    assert "| 00_a.ipynb | cpu | 61 | 500 |  | acc = 0.912, n = 3 |" in table, "the GPU column stays empty"
+    assert "no GPU" in table and "1.0 minutes on the CPU" in table and "stays empty" in table
+    results["notebooks"][0]["gpu"] = {"device": "cuda (H100)", "wall_seconds": 12.4, "peak_memory_mb": 900.0,
+                                      "headline": {}}
+    results["gpu_machine"] = {"gpu": "NVIDIA H100"}
+    table = results_table(results)
+    assert "| 00_a.ipynb | cpu | 61 | 500 | 12 | acc = 0.912, n = 3 |" in table
+    assert "On the GPU (NVIDIA H100): 0.2 minutes." in table
 
 
 def test_readme_table_matches_the_results_file():
@@ -50,3 +56,27 @@ def test_readme_table_matches_the_results_file():
         assert "Not measured yet" in shown
     else:
         assert shown == results_table(json.loads(results.read_text()))
+
+
+def test_instructors_times_match_the_results_file():
+    guide = (ROOT / "docs" / "INSTRUCTORS.md").read_text()
+    shown = guide[guide.index(TIMES_START) + len(TIMES_START):guide.index(TIMES_END)].strip()
+    results = json.loads((ROOT / "results" / "course.json").read_text())
+    assert shown == times_table(results)
+    assert {r["notebook"] for r in results["notebooks"]} == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}, \
+        "every notebook has measured results: run python -m cmkt_lib.bench --course"
+
+
+def test_peak_memory_is_the_kernels_own_not_its_parents(tmp_path):
+    """Linux carries ru_maxrss across fork and exec; the runner must not report the size of the
+    process that started the kernel."""
+    cells = [new_code_cell("x = 1"), new_code_cell("from cmkt_lib import show_headline\nshow_headline({'x': x})",
+                                                   metadata={"tags": ["headline"]})]
+    path = tmp_path / "01_small.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    ballast = bytearray(600 * 2**20)  # 600 MB held by this process while it starts the kernel
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page so it is resident
+    parent_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:")) / 1024
+    result = run_notebook(path, device="cpu", timeout=120)
+    assert result["peak_memory_mb"] < parent_mb - 500, (result["peak_memory_mb"], parent_mb)
+    del ballast
