@@ -114,33 +114,23 @@ def run_course(notebooks, device, out_dir: Path, update_readme: bool) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "course.json"
     previous = json.loads(json_path.read_text()) if json_path.exists() else {"notebooks": []}
+    rows = {r["notebook"]: r for r in previous["notebooks"] if (ROOT / "notebooks" / r["notebook"]).exists()}
     on_gpu = device is not None and device.startswith("cuda")
-    if on_gpu:
-        # GPU times go beside the CPU results: the CPU rows, headlines and machine stay as they were.
-        results = {**previous, "gpu_machine": machine_info()}
-        rows = {r["notebook"]: r for r in previous["notebooks"]}
-        missing = [p.name for p in notebooks if p.name not in rows]
-        if missing:
-            raise SystemExit(f"no CPU results for {', '.join(missing)} in {json_path}: run "
-                             "`python -m cmkt_lib.bench --course` first, then the GPU run adds its times beside them")
-    else:
-        results = {"machine": machine_info(), "notebooks": []}
+    missing = [p.name for p in notebooks if p.name not in rows]
+    if on_gpu and missing:
+        raise SystemExit(f"no CPU results for {', '.join(missing)} in {json_path}: run "
+                         "`python -m cmkt_lib.bench --course` first, then the GPU run adds its times beside them")
+    machine = machine_info()
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)
         r = run_notebook(path, device=device)
         print(f"  {r['wall_seconds']:.0f} s, peak {r['peak_memory_mb']:.0f} MB on {r['device']}: {r['headline']}", flush=True)
-        if on_gpu:
-            gpu = {k: r[k] for k in ("device", "wall_seconds", "peak_memory_mb", "headline")}
-            rows[path.name]["gpu"] = gpu
-        else:
-            old_gpu = next((p.get("gpu") for p in previous["notebooks"] if p["notebook"] == path.name), None)
-            results["notebooks"].append({**r, "gpu": old_gpu})
-    if on_gpu:
-        results["notebooks"] = sorted(rows.values(), key=lambda r: r["notebook"])
-    else:
-        ran = {r["notebook"] for r in results["notebooks"]}
-        kept = [r for r in previous["notebooks"] if r["notebook"] not in ran and (ROOT / "notebooks" / r["notebook"]).exists()]
-        results["notebooks"] = sorted(results["notebooks"] + kept, key=lambda r: r["notebook"])
+        if on_gpu:  # GPU times go beside the CPU results, which stay as they were
+            rows[path.name]["gpu"] = {k: r[k] for k in ("device", "wall_seconds", "peak_memory_mb", "headline")}
+        else:  # a new CPU row keeps the GPU times measured before
+            rows[path.name] = {**r, "gpu": rows.get(path.name, {}).get("gpu")}
+    results = {**previous, ("gpu_machine" if on_gpu else "machine"): machine,
+               "notebooks": sorted(rows.values(), key=lambda r: r["notebook"])}
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     table = results_table(results)
     (out_dir / "course.md").write_text(table + "\n")

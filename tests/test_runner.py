@@ -67,6 +67,7 @@ def test_instructors_times_match_the_results_file():
         "every notebook has measured results: run python -m cmkt_lib.bench --course"
 
 
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from Linux's /proc")
 def test_peak_memory_is_the_kernels_own_not_its_parents(tmp_path):
     """Linux carries ru_maxrss across fork and exec; the runner must not report the size of the
     process that started the kernel."""
@@ -80,3 +81,29 @@ def test_peak_memory_is_the_kernels_own_not_its_parents(tmp_path):
     result = run_notebook(path, device="cpu", timeout=120)
     assert result["peak_memory_mb"] < parent_mb - 500, (result["peak_memory_mb"], parent_mb)
     del ballast
+
+
+def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
+    """A --device cuda run adds a GPU field to each CPU row and keeps the CPU numbers; a later CPU
+    run keeps the GPU field; a GPU run without CPU results is refused."""
+    from cmkt_lib import bench, runner
+
+    def fake_run(path, device=None):
+        seconds = 10.0 if device == "cuda" else 60.0
+        return {"notebook": path.name, "device": device or "cpu", "wall_seconds": seconds,
+                "peak_memory_mb": 100.0, "headline": {"acc": 0.5}}
+
+    monkeypatch.setattr(runner, "run_notebook", fake_run)
+    monkeypatch.setattr(runner, "machine_info", lambda: {"date": "2026-11-27", "cores": 2, "cpu": "x",
+                                                         "gpu": None, "python": "3.11", "torch": "2"})
+    notebook = ROOT / "notebooks" / "00_setup_and_tour.ipynb"
+    with pytest.raises(SystemExit, match="no CPU results"):
+        bench.run_course([notebook], "cuda", tmp_path, update_readme=False)
+    bench.run_course([notebook], None, tmp_path, update_readme=False)
+    results = bench.run_course([notebook], "cuda", tmp_path, update_readme=False)
+    row = results["notebooks"][0]
+    assert (row["wall_seconds"], row["gpu"]["wall_seconds"]) == (60.0, 10.0)
+    assert "gpu_machine" in results and "machine" in results
+    results = bench.run_course([notebook], None, tmp_path, update_readme=False)
+    assert results["notebooks"][0]["gpu"]["wall_seconds"] == 10.0, "a CPU rerun keeps the GPU times"
+    assert json.loads((tmp_path / "course.json").read_text()) == results
