@@ -4,7 +4,10 @@ The frozen copy is checked against sha256 sums before use: a missing or corrupte
 reported in plain words (or, if asked, regenerated in memory with a warning), never used
 silently. Files are plain .npz arrays loaded with allow_pickle=False: nothing is unpickled.
 
-Rebuild the frozen copy with:  python -m cmkt_lib.data --write
+Check the frozen copy against the generator:  python -m cmkt_lib.data
+Rebuild it after changing the generator:      python -m cmkt_lib.data --write
+(--write refuses to replace a file whose contents differ from what this machine generates,
+unless --force is given: a different file is a change to review, never a silent rewrite.)
 """
 
 import argparse
@@ -114,26 +117,97 @@ def load_standard_test(folder: Path | None = None, on_error: str = "raise") -> W
         return _from_arrays({k: a[k] for k in a.files})
 
 
-def write_standard_test(folder: Path | None = None) -> Path:
-    """Regenerate data/standard_test.npz from the standard world and record its sha256."""
+def generated_standard_test() -> dict:
+    """The arrays of standard_test.npz as the generator makes them on this machine."""
+    world = standard_world()
+    return _to_arrays(world.subset("test"), world.indices("test"))
+
+
+def compare_with_generator(folder: Path | None = None) -> list:
+    """Differences between the frozen test split and what make_world generates here, as
+    sentences ("images: 2 of 3,072,000 values differ, by at most 1"); [] when they agree."""
+    path = verify(TEST_FILE, folder)
+    with np.load(path, allow_pickle=False) as frozen:
+        stored = {k: frozen[k] for k in frozen.files}
+    return _differences(stored, generated_standard_test())
+
+
+def _differences(stored: dict, generated: dict) -> list:
+    out = []
+    for key in sorted(set(stored) | set(generated)):
+        if key not in stored or key not in generated:
+            out.append(f"{key}: only in the {'generated' if key in generated else 'stored'} arrays")
+        elif stored[key].shape != generated[key].shape or stored[key].dtype != generated[key].dtype:
+            out.append(f"{key}: stored {stored[key].dtype}{stored[key].shape}, "
+                       f"generated {generated[key].dtype}{generated[key].shape}")
+        elif not np.array_equal(stored[key], generated[key]):
+            differ = stored[key] != generated[key]
+            line = f"{key}: {differ.sum():,} of {differ.size:,} values differ"
+            if np.issubdtype(stored[key].dtype, np.number):
+                gap = np.abs(stored[key].astype(np.float64) - generated[key].astype(np.float64)).max()
+                line += f", by at most {gap:g}"
+            out.append(line)
+    return out
+
+
+def write_standard_test(folder: Path | None = None, force: bool = False) -> Path:
+    """Write data/standard_test.npz from the standard world and record its sha256.
+
+    A file that is already there is replaced only when it is identical in content (then nothing
+    is written) or when force=True: the frozen split is the course's reference, and a generator
+    that gives other values on this machine is a problem to look at, not a file to overwrite."""
     folder = data_dir() if folder is None else Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    world = standard_world()
     path = folder / TEST_FILE
-    np.savez_compressed(path, **_to_arrays(world.subset("test"), world.indices("test")))
-    (folder / SUMS_FILE).write_text(f"{sha256(path)}  {TEST_FILE}\n")
+    arrays = generated_standard_test()
+    if path.exists() and not force:
+        try:
+            verify(TEST_FILE, folder)
+        except DataIntegrityError as err:
+            raise DataIntegrityError(
+                f"{err}. Not overwriting a file that fails its checksum: restore it with "
+                "`git checkout -- data/`, or pass --force to replace it with what this machine generates"
+            ) from None
+        with np.load(path, allow_pickle=False) as frozen:
+            differences = _differences({k: frozen[k] for k in frozen.files}, arrays)
+        if not differences:
+            return path  # already identical: leave the file (and its bytes) as they are
+        raise DataIntegrityError(
+            f"{path} differs from what the generator makes on this machine: "
+            + "; ".join(differences)
+            + ". Nothing was written. If you changed the generator on purpose, rerun with --force "
+            "and commit the new file; otherwise report this machine (CPU, numpy version): "
+            "the generator is meant to give the same values everywhere"
+        )
+    np.savez_compressed(path, **arrays)
+    sums = folder / SUMS_FILE
+    lines = [l for l in (sums.read_text().splitlines() if sums.exists() else [])
+             if l.strip() and l.split(maxsplit=1)[-1].strip().lstrip("*") != TEST_FILE]
+    sums.write_text("".join(f"{l}\n" for l in lines) + f"{sha256(path)}  {TEST_FILE}\n")
     return path
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Check or rebuild the frozen data in data/.")
-    parser.add_argument("--write", action="store_true", help="regenerate the files and their sums")
+    parser.add_argument("--write", action="store_true",
+                        help="write the files and their sums (refuses to replace a file that differs)")
+    parser.add_argument("--force", action="store_true", help="with --write: replace a file that differs")
     args = parser.parse_args(argv)
-    if args.write:
-        path = write_standard_test()
-        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
-    world = load_standard_test()
-    print(f"ok: {TEST_FILE} verified, {len(world)} objects")
+    if args.force and not args.write:
+        parser.error("--force only makes sense with --write")
+    try:
+        if args.write:
+            before = sha256(data_dir() / TEST_FILE) if (data_dir() / TEST_FILE).exists() else None
+            path = write_standard_test(force=args.force)
+            changed = "unchanged (identical contents)" if sha256(path) == before else "written"
+            print(f"{path}: {changed}, {path.stat().st_size / 1e6:.1f} MB")
+        differences = compare_with_generator()
+    except DataIntegrityError as err:
+        raise SystemExit(f"error: {err}") from None
+    if differences:
+        raise SystemExit(f"error: {TEST_FILE} is intact but differs from the generator on this machine: "
+                         + "; ".join(differences))
+    print(f"ok: {TEST_FILE} verified and equal to what make_world generates on this machine")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,14 @@
 """Draws the world's pictures: one anti-aliased shape per 3 x 32 x 32 image on a noisy
 background. Every shape is a signed distance function (negative inside), so the edge can be
-blended over one pixel, and all images of one shape are drawn at once with numpy."""
+blended over one pixel, and all images of one shape are drawn at once with numpy.
+
+Everything is computed in float64. numpy picks a different vector code path for sin, cos and
+arctan2 on different CPUs (AVX-512, AVX2, Arm), and their float32 results differ in the last bit,
+which is enough to move a pixel across a rounding boundary of the stored uint8 image. In float64
+those differences are about 1e-13 of a grey level, far inside the margin that the tests prove
+every stored pixel keeps from a rounding boundary (tests/test_data.py)."""
+
+import math
 
 import numpy as np
 
@@ -9,12 +17,16 @@ from .attributes import SHAPES
 IMAGE_SIZE = 32
 
 
+def _f64(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
 def _star_sdf(px, py, r, n, m):
     """Signed distance to a regular n-pointed star (m=2 gives a regular n-gon), after
     Inigo Quilez's `sdStar`. px, py: `(k, H, W)`; r: `(k, 1, 1)` outer radius."""
-    an, en = np.pi / n, np.pi / m
-    acs = np.array([np.cos(an), np.sin(an)], dtype=np.float32)
-    ecs = np.array([np.cos(en), np.sin(en)], dtype=np.float32)
+    an, en = math.pi / n, math.pi / m
+    acs = (math.cos(an), math.sin(an))
+    ecs = (math.cos(en), math.sin(en))
     bn = np.mod(np.arctan2(px, py), 2 * an) - an
     length = np.sqrt(px * px + py * py)
     qx, qy = length * np.cos(bn), length * np.abs(np.sin(bn))
@@ -50,27 +62,26 @@ def shape_sdf(shape: str, px, py, r):
 
 
 def render_images(shape, rgb, radius, cx, cy, angle, background, noise_std, rng):
-    """Images as float32 `(n, 3, 32, 32)` in [0, 1].
+    """Images as float64 `(n, 3, 32, 32)` in [0, 1], before rounding to a stored grid.
 
     shape: int `(n,)` index into SHAPES; rgb: `(n, 3)`; radius, cx, cy, angle (radians),
     noise_std: `(n,)`; background: `(n, 3)` background colour."""
     n = len(shape)
-    grid = np.arange(IMAGE_SIZE, dtype=np.float32) + 0.5
-    alpha = np.empty((n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+    grid = np.arange(IMAGE_SIZE, dtype=np.float64) + 0.5
+    alpha = np.empty((n, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float64)
     for k, name in enumerate(SHAPES):
         idx = np.flatnonzero(shape == k)
         if idx.size == 0:
             continue
-        dx = grid[None, None, :] - cx[idx, None, None].astype(np.float32)
-        dy = grid[None, :, None] - cy[idx, None, None].astype(np.float32)
-        cos, sin = np.cos(angle[idx])[:, None, None], np.sin(angle[idx])[:, None, None]
+        dx = grid[None, None, :] - _f64(cx)[idx, None, None]
+        dy = grid[None, :, None] - _f64(cy)[idx, None, None]
+        a = _f64(angle)[idx, None, None]
         # rotate the sampling grid by -angle; y grows downwards, so flip it to point up
-        px = (cos * dx + sin * dy).astype(np.float32)
-        py = (sin * dx - cos * dy).astype(np.float32)
-        d = shape_sdf(name, px, py, radius[idx, None, None].astype(np.float32))
+        px = np.cos(a) * dx + np.sin(a) * dy
+        py = np.sin(a) * dx - np.cos(a) * dy
+        d = shape_sdf(name, px, py, _f64(radius)[idx, None, None])
         alpha[idx] = np.clip(0.5 - d, 0.0, 1.0)
-    a = alpha[:, None]
-    rgb, background = rgb.astype(np.float32), background.astype(np.float32)
-    images = background[:, :, None, None] + a * (rgb - background)[:, :, None, None]
-    images += rng.standard_normal(images.shape, dtype=np.float32) * noise_std[:, None, None, None]
+    rgb, background = _f64(rgb), _f64(background)
+    images = background[:, :, None, None] + alpha[:, None] * (rgb - background)[:, :, None, None]
+    images += rng.standard_normal(images.shape) * _f64(noise_std)[:, None, None, None]
     return np.clip(images, 0.0, 1.0, out=images)

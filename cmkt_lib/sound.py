@@ -2,7 +2,10 @@
 
 Each object makes a short tone: its *timbre* follows the shape (a circle hums a sine, a square
 buzzes a square wave, ...), its *pitch* follows the colour and its *loudness* the size. The
-position is not in the sound at all: some knowledge lives in one modality only."""
+position is not in the sound at all: some knowledge lives in one modality only.
+
+Waveforms are computed in float64 from constants written out as literals, for the same reason
+as the images (see render.py): the stored int16 sound must come out the same on every CPU."""
 
 import numpy as np
 import torch
@@ -16,16 +19,20 @@ HOP = 64
 N_MELS = 32
 N_FRAMES = 32
 
-# Pitch (Hz) of each colour, a major third apart, so neighbours are easy to tell apart.
-PITCH = dict(zip(COLOURS, 220.0 * 2.0 ** (np.arange(len(COLOURS)) / 6.0 * 2)))
+# Pitch (Hz) of each colour, a major third apart (220 * 2 ** (k / 3)), so neighbours are easy to
+# tell apart. Literals, not a power computed at import: a pitch one bit off on another CPU would
+# shift every phase, and the square and pulse waves switch sign at exact phase thresholds.
+PITCH = dict(zip(COLOURS, (220.0, 277.1826309768721, 349.2282314330039,
+                           440.0, 554.3652619537442, 698.4564628660078)))
+TWO_PI = 6.283185307179586
 LOUDNESS = {"small": 0.25, "medium": 0.45, "large": 0.7}
 
 
 def _waveform(shape: str, phase):
     """One period-1 waveform evaluated at `phase` (in cycles): the shape's timbre."""
-    frac = np.mod(phase, np.float32(1.0))
+    frac = np.mod(phase, 1.0)
     if shape == "circle":
-        return np.sin(np.float32(2 * np.pi) * phase)
+        return np.sin(TWO_PI * phase)
     if shape == "square":
         return np.where(frac < 0.5, 1.0, -1.0)
     if shape == "triangle":
@@ -35,26 +42,26 @@ def _waveform(shape: str, phase):
     if shape == "cross":
         return np.where(frac < 0.2, 1.0, -0.25)  # narrow pulse
     if shape == "diamond":
-        return 0.6 * np.sin(2 * np.pi * phase) + 0.4 * np.sin(6 * np.pi * phase)
+        return 0.6 * np.sin(TWO_PI * phase) + 0.4 * np.sin(3.0 * TWO_PI * phase)
     raise ValueError(f"unknown shape {shape!r}; allowed values are {list(SHAPES)}")
 
 
 def synthesize(shape, frequency, amplitude, noise_std, rng) -> np.ndarray:
-    """Waveforms float32 `(n, N_SAMPLES)` in [-1, 1].
+    """Waveforms float64 `(n, N_SAMPLES)` in [-1, 1], before rounding to a stored grid.
 
     shape: int `(n,)` index into SHAPES; frequency (Hz), amplitude, noise_std: `(n,)`."""
     n = len(shape)
-    t = np.arange(N_SAMPLES, dtype=np.float32) / SAMPLE_RATE
-    phase = frequency[:, None].astype(np.float32) * t[None, :] + rng.random((n, 1), dtype=np.float32)
-    wave = np.empty((n, N_SAMPLES), dtype=np.float32)
+    t = np.arange(N_SAMPLES, dtype=np.float64) / SAMPLE_RATE
+    phase = np.asarray(frequency, dtype=np.float64)[:, None] * t[None, :] + rng.random((n, 1))
+    wave = np.empty((n, N_SAMPLES), dtype=np.float64)
     for k, name in enumerate(SHAPES):
         idx = np.flatnonzero(shape == k)
         if idx.size:
             wave[idx] = _waveform(name, phase[idx])
     # a quick attack and a gentle decay, so every tone sounds like a note
     envelope = np.minimum(1.0, t / 0.01) * np.exp(-t / 0.4)
-    wave *= envelope[None, :] * amplitude[:, None].astype(np.float32)
-    wave += rng.standard_normal(wave.shape, dtype=np.float32) * noise_std[:, None].astype(np.float32)
+    wave *= envelope[None, :] * np.asarray(amplitude, dtype=np.float64)[:, None]
+    wave += rng.standard_normal(wave.shape) * np.asarray(noise_std, dtype=np.float64)[:, None]
     return np.clip(wave, -1.0, 1.0, out=wave)
 
 

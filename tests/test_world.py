@@ -110,6 +110,38 @@ def test_pair_noise_rate(rate):
     assert (w.caption_source[moved] != moved).all()
 
 
+HOLDOUT_DIALS = [
+    dict(),
+    dict(holdout_combos=[("star", "red"), ("circle", "blue")]),
+    dict(holdout_shapes=("cross",)),
+    dict(holdout_combos=[("star", "red")], holdout_shapes=("cross",)),
+]
+
+
+@pytest.mark.parametrize("pair_noise", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("holdout", HOLDOUT_DIALS, ids=["none", "combos", "shape", "both"])
+@pytest.mark.parametrize("split_fractions", [(0.8, 0.1, 0.1), (0.5, 0.0, 0.5)])
+@pytest.mark.parametrize("caption_style", ["varied", "full"])
+def test_pairs_never_cross_a_split(pair_noise, holdout, split_fractions, caption_style):
+    """Held out means held out: a mis-paired caption or sound comes from the same split, so no
+    held-out object is described in train/val/test and no test object is described in train."""
+    w = make_world(400, seed=5, pair_noise=pair_noise, split_fractions=split_fractions,
+                   caption_style=caption_style, **holdout)
+    for name in ("train", "val", "test", "unseen"):
+        members = w.indices(name)
+        assert np.isin(w.caption_source[members], members).all(), f"a {name} caption comes from another split"
+    seen = np.concatenate([w.indices(s) for s in ("train", "val", "test")])
+    described = {(SHAPES[s], COLOURS[c]) for s, c in
+                 zip(w.caption_labels("shape")[seen], w.caption_labels("colour")[seen])}
+    for shape, colour in holdout.get("holdout_combos", []):
+        assert (shape, colour) not in described
+    for shape in holdout.get("holdout_shapes", ()):
+        assert all(s != shape for s, _ in described)
+    # the dial still means what it says: nearly that fraction is mis-paired (a split with a
+    # single moved object cannot swap it with anyone, so up to 4 of 400 may stay in place)
+    assert w.is_mispaired.mean() == pytest.approx(pair_noise, abs=4 / 400)
+
+
 def test_noise_dial_changes_pixel_noise():
     quiet, loud = make_world(200, seed=0, noise=0.0), make_world(200, seed=0, noise=1.0)
     # corner pixels are background: their spread grows with the noise level
@@ -159,3 +191,10 @@ def test_few_shot_indices():
         few_shot_indices(labels, 0)
     with pytest.raises(ValueError, match="1-D integer"):
         few_shot_indices(labels.astype(float), 1)
+
+
+def test_pitches_are_major_thirds_written_as_literals():
+    from cmkt_lib.sound import PITCH
+
+    for k, colour in enumerate(COLOURS):
+        assert PITCH[colour] == pytest.approx(220.0 * 2.0 ** (k / 3), rel=1e-15)
