@@ -7,6 +7,9 @@
     python -m cmkt_lib.bench --course --notebook 04 --device cpu
     python -m cmkt_lib.bench --course --device cuda --skip-library
                                                   # GPU times, written beside the CPU ones
+    python -m cmkt_lib.bench --course --seed 1    # every notebook with SEED = 1 (its parameters
+                                                  #   cell): results/seeds/course-seed-1.json; the
+                                                  #   README and course.json keep the stored seed
 
 Speed is measured here, not in tests: tests stay fast and honest, this reports numbers."""
 
@@ -108,11 +111,14 @@ def _replace_between(path: Path, start_marker: str, end_marker: str, text: str) 
     path.write_text(content[:start] + "\n" + text + "\n" + content[end:])
 
 
-def run_course(notebooks, device, out_dir: Path, update_readme: bool) -> dict:
+def run_course(notebooks, device, out_dir: Path, update_readme: bool, seed: int | None = None) -> dict:
     from .runner import machine_info, results_table, run_notebook, times_table
 
+    if seed is not None:  # another seed than the stored one: its own file, never the README's table
+        out_dir, update_readme = out_dir / "seeds", False
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "course.json"
+    name = "course" if seed is None else f"course-seed-{seed}"
+    json_path = out_dir / f"{name}.json"
     previous = json.loads(json_path.read_text()) if json_path.exists() else {"notebooks": []}
     rows = {r["notebook"]: r for r in previous["notebooks"] if (ROOT / "notebooks" / r["notebook"]).exists()}
     on_gpu = device is not None and device.startswith("cuda")
@@ -123,7 +129,7 @@ def run_course(notebooks, device, out_dir: Path, update_readme: bool) -> dict:
     machine = machine_info()
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)
-        r = run_notebook(path, device=device)
+        r = run_notebook(path, device=device, parameters=None if seed is None else {"SEED": seed})
         print(f"  {r['wall_seconds']:.0f} s, peak {r['peak_memory_mb']:.0f} MB on {r['device']}: {r['headline']}", flush=True)
         if on_gpu:  # GPU times go beside the CPU results, which stay as they were
             rows[path.name]["gpu"] = {k: r[k] for k in ("device", "wall_seconds", "peak_memory_mb", "headline")}
@@ -133,7 +139,7 @@ def run_course(notebooks, device, out_dir: Path, update_readme: bool) -> dict:
                "notebooks": sorted(rows.values(), key=lambda r: r["notebook"])}
     json_path.write_text(json.dumps(results, indent=2) + "\n")
     table = results_table(results)
-    (out_dir / "course.md").write_text(table + "\n")
+    (out_dir / f"{name}.md").write_text(table + "\n")
     print(table)
     if update_readme:
         _replace_between(ROOT / "README.md", README_START, README_END, table)
@@ -150,8 +156,12 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results", help="folder for course.json and course.md")
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's results table")
     parser.add_argument("--skip-library", action="store_true", help="skip the library benchmarks")
+    parser.add_argument("--seed", type=int, help="run the notebooks with this SEED instead of their own "
+                        "(results go to <out>/seeds/, the README is left alone)")
     args = parser.parse_args(argv)
-    if not args.skip_library:
+    if args.seed is not None and args.seed < 0:
+        parser.error(f"--seed must be a whole number >= 0, got {args.seed}")
+    if not (args.skip_library or args.notebook or args.seed is not None):  # a notebook run is about notebooks
         library_benchmarks()
     if args.course or args.notebook:
         notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -159,7 +169,7 @@ def main(argv=None) -> None:
             notebooks = [p for p in notebooks if any(p.name.startswith(k) for k in args.notebook)]
             if not notebooks:
                 raise SystemExit(f"no notebook starts with {args.notebook}")
-        run_course(notebooks, args.device, args.out, update_readme=not args.no_readme)
+        run_course(notebooks, args.device, args.out, update_readme=not args.no_readme, seed=args.seed)
 
 
 if __name__ == "__main__":

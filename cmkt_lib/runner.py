@@ -5,6 +5,7 @@ memory, the device it used, and the headline numbers it printed. The course benc
 import json
 import os
 import platform
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -53,14 +54,43 @@ class SlicedPollClient(NotebookClient):
         return kc
 
 
-def run_notebook(path, device: str | None = None, timeout: int = 900) -> dict:
+PARAMETERS_TAG = "parameters"
+
+
+def inject_parameters(nb, parameters: dict):
+    """Put `NAME = value` lines in a new cell right after the cell tagged `parameters`, as
+    papermill does (the new cell is tagged `injected-parameters`), so the rest of the notebook
+    runs with these values. Every name must already be set in the parameters cell: a typo
+    would otherwise run the notebook with its defaults and say nothing."""
+    cells = [i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"the notebook needs exactly one cell tagged {PARAMETERS_TAG!r} to take parameters, "
+                         f"found {len(cells)}")
+    defined = set(re.findall(r"^([A-Za-z_]\w*)\s*=", nb.cells[cells[0]].source, flags=re.M))
+    lines = []
+    for name, value in parameters.items():
+        if name not in defined:
+            raise ValueError(f"{name!r} is not set in the notebook's parameters cell; it sets {sorted(defined)}")
+        if not isinstance(value, (bool, int, float, str)):
+            raise ValueError(f"parameter {name} must be a number or a string, got {type(value).__name__}")
+        lines.append(f"{name} = {value!r}")
+    cell = nbformat.v4.new_code_cell("# Injected parameters\n" + "\n".join(lines))
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(cells[0] + 1, cell)
+    return nb
+
+
+def run_notebook(path, device: str | None = None, timeout: int = 900, parameters: dict | None = None) -> dict:
     """Execute notebook `path` in a fresh kernel (outputs are not saved) and measure it.
 
-    device: forces CMKT_DEVICE for the kernel ("cpu", "cuda", ...); None keeps the default."""
+    device: forces CMKT_DEVICE for the kernel ("cpu", "cuda", ...); None keeps the default.
+    parameters: values that replace those of the notebook's `parameters` cell, e.g. {"SEED": 1}."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no notebook at {path}")
     nb = nbformat.read(path, as_version=4)
+    if parameters:
+        inject_parameters(nb, parameters)
     nb.cells.append(nbformat.v4.new_code_cell(_PROBE))
     saved = os.environ.get("CMKT_DEVICE")
     if device is not None:
@@ -84,6 +114,7 @@ def run_notebook(path, device: str | None = None, timeout: int = 900) -> dict:
                 probe = json.loads(line[len("CMKT_PROBE"):])
     return {
         "notebook": path.name,
+        **({"parameters": dict(parameters)} if parameters else {}),
         "device": probe.get("device", "unknown"),
         "wall_seconds": round(wall, 1),
         "peak_memory_mb": round(probe.get("peak_memory_mb", float("nan")), 1),

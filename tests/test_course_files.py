@@ -39,6 +39,22 @@ def test_notebook_hygiene(path):
     assert colab_url(path.name) in nb.cells[0].source, f"{path.name}: the first cell needs its Colab badge"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_random_draw_follows_the_parameters_cell(path):
+    """A `parameters` cell (papermill's convention) sets SEED before anything random happens, and
+    no code cell seeds with a number of its own: rerunning with another SEED changes every draw."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    params = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, f"{path.name}: needs exactly one code cell tagged 'parameters'"
+    assert re.search(r"^SEED = 0\b", code[params[0]].source, flags=re.M), f"{path.name}: parameters cell sets no SEED = 0"
+    before = "".join(c.source for c in code[: params[0]])
+    assert not re.search(r"torch|make_world|standard_world", before), f"{path.name}: something runs before the parameters"
+    for i, cell in enumerate(code):
+        fixed = re.findall(r"(?:manual_seed|seed_everything|default_rng)\(\d+\)|\bseed=\d", cell.source)
+        assert not fixed, f"{path.name}: code cell {i} seeds with a fixed number ({fixed[0]}); derive it from SEED"
+
+
 def test_badges_and_setup_cells_follow_the_configured_location():
     stale = [p.name for p in NOTEBOOKS if sync_notebook(p, write=False)]
     if sync_readme(ROOT / "README.md", write=False):

@@ -6,7 +6,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from cmkt_lib.bench import README_END, README_START, TIMES_END, TIMES_START
-from cmkt_lib.runner import results_table, run_notebook, times_table
+from cmkt_lib.runner import inject_parameters, results_table, run_notebook, times_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +26,36 @@ def test_run_notebook_measures_a_tiny_notebook(tmp_path):
     assert result["peak_memory_mb"] > 8  # it held an 8 MB array
     assert result["wall_seconds"] > 0
     assert len(nbformat.read(path, as_version=4).cells) == 2, "the notebook on disk is not changed"
+
+
+def _parameterised_notebook(path):
+    cells = [
+        new_code_cell("SEED = 0\nSIZE = 2", metadata={"tags": ["parameters"]}),
+        new_code_cell("from cmkt_lib import show_headline\nshow_headline({'seed': SEED, 'size': SIZE})",
+                      metadata={"tags": ["headline"]}),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+def test_parameters_replace_the_parameters_cell(tmp_path):
+    path = _parameterised_notebook(tmp_path / "02_seeded.ipynb")
+    assert run_notebook(path, timeout=120)["headline"] == {"seed": 0, "size": 2}
+    result = run_notebook(path, timeout=120, parameters={"SEED": 7})
+    assert result["headline"] == {"seed": 7, "size": 2}
+    assert result["parameters"] == {"SEED": 7}
+
+
+def test_parameters_that_the_notebook_does_not_take_are_refused(tmp_path):
+    path = _parameterised_notebook(tmp_path / "03_seeded.ipynb")
+    nb = nbformat.read(path, as_version=4)
+    with pytest.raises(ValueError, match="'SEEDS' is not set in the notebook's parameters cell; it sets \\['SEED', 'SIZE'\\]"):
+        inject_parameters(nb, {"SEEDS": 1})
+    with pytest.raises(ValueError, match="must be a number or a string"):
+        inject_parameters(nb, {"SEED": [1]})
+    nb.cells[0].metadata["tags"] = []
+    with pytest.raises(ValueError, match="exactly one cell tagged 'parameters'"):
+        inject_parameters(nb, {"SEED": 1})
 
 
 def test_run_notebook_reports_a_missing_file(tmp_path):
@@ -88,10 +118,11 @@ def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     run keeps the GPU field; a GPU run without CPU results is refused."""
     from cmkt_lib import bench, runner
 
-    def fake_run(path, device=None):
+    def fake_run(path, device=None, parameters=None):
         seconds = 10.0 if device == "cuda" else 60.0
+        acc = 0.5 if parameters is None else 0.1 * parameters["SEED"]
         return {"notebook": path.name, "device": device or "cpu", "wall_seconds": seconds,
-                "peak_memory_mb": 100.0, "headline": {"acc": 0.5}}
+                "peak_memory_mb": 100.0, "headline": {"acc": acc}}
 
     monkeypatch.setattr(runner, "run_notebook", fake_run)
     monkeypatch.setattr(runner, "machine_info", lambda: {"date": "2026-11-27", "cores": 2, "cpu": "x",
@@ -106,4 +137,9 @@ def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     assert "gpu_machine" in results and "machine" in results
     results = bench.run_course([notebook], None, tmp_path, update_readme=False)
     assert results["notebooks"][0]["gpu"]["wall_seconds"] == 10.0, "a CPU rerun keeps the GPU times"
+    assert json.loads((tmp_path / "course.json").read_text()) == results
+    # another seed writes its own file and leaves the stored seed's results alone
+    seeded = bench.run_course([notebook], None, tmp_path, update_readme=False, seed=3)
+    assert seeded["notebooks"][0]["headline"] == {"acc": pytest.approx(0.3)}
+    assert json.loads((tmp_path / "seeds" / "course-seed-3.json").read_text()) == seeded
     assert json.loads((tmp_path / "course.json").read_text()) == results
