@@ -5,9 +5,9 @@ blended over one pixel, and all images of one shape are drawn at once with numpy
 Everything is computed in float64. numpy picks a different vector code path for sin, cos and
 arctan2 on different CPUs (AVX-512, AVX2, Arm), and their float32 results differ in the last bit,
 which is enough to move a pixel across a rounding boundary of the stored uint8 image. In float64
-those differences stay below 1e-12 of a grey level (7e-13 measured between AVX-512 and
-baseline code), far inside the margin that the tests prove
-every stored pixel keeps from a rounding boundary (tests/test_data.py)."""
+those differences stay below 1e-12 of a grey level (7e-13 measured between AVX-512 and baseline
+code), far inside the margin that the tests prove every stored pixel keeps from a rounding
+boundary (tests/test_data.py)."""
 
 import math
 
