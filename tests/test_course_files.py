@@ -55,6 +55,17 @@ def test_every_random_draw_follows_the_parameters_cell(path):
         assert not fixed, f"{path.name}: code cell {i} seeds with a fixed number ({fixed[0]}); derive it from SEED"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_machine_reports_are_not_compared(path):
+    """The device line ("cpu (2 threads)") differs from machine to machine: nbval must not compare it."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and re.search(r"describe_device\(|get_num_threads\(", cell.source):
+            tags = cell.metadata.get("tags", [])
+            assert {"nbval-ignore-output", "nbval-skip"} & set(tags), \
+                f"{path.name}: cell {i} reports the machine; tag it nbval-ignore-output"
+
+
 def test_badges_and_setup_cells_follow_the_configured_location():
     stale = [p.name for p in NOTEBOOKS if sync_notebook(p, write=False)]
     if sync_readme(ROOT / "README.md", write=False):
