@@ -161,6 +161,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     if args.seed is not None and args.seed < 0:
         parser.error(f"--seed must be a whole number >= 0, got {args.seed}")
+    if args.seed is not None and not (args.course or args.notebook):
+        parser.error("--seed runs notebooks: add --course (all of them) or --notebook NN")
     if not (args.skip_library or args.notebook or args.seed is not None):  # a notebook run is about notebooks
         library_benchmarks()
     if args.course or args.notebook:

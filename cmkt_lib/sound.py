@@ -7,6 +7,8 @@ position is not in the sound at all: some knowledge lives in one modality only.
 Waveforms are computed in float64 from constants written out as literals, for the same reason
 as the images (see render.py): the stored int16 sound must come out the same on every CPU."""
 
+import math
+
 import numpy as np
 import torch
 
@@ -24,7 +26,6 @@ N_FRAMES = 32
 # shift every phase, and the square and pulse waves switch sign at exact phase thresholds.
 PITCH = dict(zip(COLOURS, (220.0, 277.1826309768721, 349.2282314330039,
                            440.0, 554.3652619537442, 698.4564628660078)))
-TWO_PI = 6.283185307179586
 LOUDNESS = {"small": 0.25, "medium": 0.45, "large": 0.7}
 
 
@@ -32,7 +33,7 @@ def _waveform(shape: str, phase):
     """One period-1 waveform evaluated at `phase` (in cycles): the shape's timbre."""
     frac = np.mod(phase, 1.0)
     if shape == "circle":
-        return np.sin(TWO_PI * phase)
+        return np.sin(math.tau * phase)
     if shape == "square":
         return np.where(frac < 0.5, 1.0, -1.0)
     if shape == "triangle":
@@ -42,7 +43,7 @@ def _waveform(shape: str, phase):
     if shape == "cross":
         return np.where(frac < 0.2, 1.0, -0.25)  # narrow pulse
     if shape == "diamond":
-        return 0.6 * np.sin(TWO_PI * phase) + 0.4 * np.sin(3.0 * TWO_PI * phase)
+        return 0.6 * np.sin(math.tau * phase) + 0.4 * np.sin(3.0 * math.tau * phase)
     raise ValueError(f"unknown shape {shape!r}; allowed values are {list(SHAPES)}")
 
 

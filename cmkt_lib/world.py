@@ -173,10 +173,16 @@ def _check_holdout(holdout_combos, holdout_shapes, shapes, colours):
     return tuple(combos), holdout_shapes
 
 
+def from_grid(steps: np.ndarray, levels: int) -> np.ndarray:
+    """float32 values k / levels from whole grid steps k (a uint8 image: 255, an int16 sound:
+    32767). make_world and the frozen copy's loader both decode with this, so they agree to the
+    last bit."""
+    return np.asarray(steps).astype(np.float32) / np.float32(levels)
+
+
 def _quantise(x: np.ndarray, levels: int) -> np.ndarray:
-    """float32 values on the grid a uint8 image or an int16 sound can store (k / levels), computed
-    exactly as data.py decodes the frozen copy, so the two are equal to the last bit."""
-    return np.round(x * levels).astype(np.float32) / np.float32(levels)
+    """Round float64 values to the grid that data/ stores them on."""
+    return from_grid(np.round(x * levels), levels)
 
 
 def make_world(

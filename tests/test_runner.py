@@ -143,3 +143,15 @@ def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     assert seeded["notebooks"][0]["headline"] == {"acc": pytest.approx(0.3)}
     assert json.loads((tmp_path / "seeds" / "course-seed-3.json").read_text()) == seeded
     assert json.loads((tmp_path / "course.json").read_text()) == results
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--course", "--seed", "-1"], "--seed must be a whole number >= 0, got -1"),
+    (["--seed", "1"], "--seed runs notebooks: add --course"),
+])
+def test_bench_refuses_a_seed_it_cannot_use(argv, message, capsys):
+    from cmkt_lib import bench
+
+    with pytest.raises(SystemExit):
+        bench.main(argv)
+    assert message in capsys.readouterr().err
