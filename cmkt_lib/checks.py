@@ -157,6 +157,75 @@ def check_recall_at_k(answer) -> bool:
     return _check("Recall@K", answer, _recall_at_k, cases, mistakes)
 
 
+# ---------------------------------------------------------------- 05: modality gap, hard-negative triplet loss
+
+def _number(fn):
+    """`fn` with its result as a float, so that a tensor answer and a float answer both compare."""
+    return lambda *args: float(fn(*args))
+
+
+def _modality_gap(a, b):
+    return (a.mean(dim=0) - b.mean(dim=0)).norm().item()
+
+
+def check_modality_gap(answer) -> bool:
+    """answer(a (N, D), b (M, D), unit rows) -> the distance between the two clouds' centres."""
+    g = torch.Generator().manual_seed(21)
+    shift = torch.tensor([1.5, 0.0, 0.0, 0.0])  # b's cloud sits to one side of a's
+    cases = [(_unit(torch.randn(6, 4, generator=g)), _unit(torch.randn(6, 4, generator=g) + shift)),
+             (_unit(torch.randn(5, 3, generator=g) + 1), _unit(torch.randn(8, 3, generator=g)))]
+    mistakes = [
+        (lambda a, b: (a - b).norm(dim=1).mean(), "you averaged the distances between paired rows: that is "
+                                                  "(close to) alignment. The gap compares the two CENTRES: "
+                                                  "mean over rows of a, mean over rows of b, then one distance"),
+        (lambda a, b: (_unit(a.mean(dim=0)) - _unit(b.mean(dim=0))).norm(),
+         "you normalised the centres: keep the means as they are (a mean of unit vectors is shorter than 1, "
+         "and how much shorter is part of the answer)"),
+        (lambda a, b: (a.mean(dim=0) - b.mean(dim=0)).pow(2).sum(), "that is the squared distance: take its square root"),
+        (lambda a, b: (a.mean(dim=1) - b.mean(dim=1)).norm(), "you averaged over dimensions (dim 1): average over the rows (dim 0)"),
+    ]
+    return _check("modality gap", answer, _modality_gap, cases, [(_number(m), hint) for m, hint in mistakes])
+
+
+def _hinge(s, margin, dim):
+    eye = torch.eye(len(s), dtype=torch.bool)
+    hardest = s.masked_fill(eye, float("-inf")).max(dim=dim).values
+    return (margin - s.diagonal() + hardest).clamp(min=0)
+
+
+def _triplet(a, b, margin):
+    s = a @ b.T
+    return (_hinge(s, margin, 1) + _hinge(s, margin, 0)).mean().item()
+
+
+def check_triplet_loss(answer) -> bool:
+    """answer(a (B, D), b (B, D), margin) -> VSE++: for each pair the hinge against the hardest
+    negative in both directions, summed, averaged over the batch; a and b are L2-normalised."""
+    raw = _cases(((6, 4), (6, 4)), ((5, 3), (5, 3)), seed=22)
+    cases = [(_unit(a), _unit(a + 0.7 * b), m) for (a, b), m in zip(raw, (0.2, 0.5))]
+
+    def sum_of_hinges(a, b, margin):  # VSE0: every negative counts, not only the hardest
+        s = a @ b.T
+        eye = torch.eye(len(s), dtype=torch.bool)
+        rows = (margin - s.diagonal()[:, None] + s).clamp(min=0).masked_fill(eye, 0).sum(dim=1)
+        cols = (margin - s.diagonal()[None, :] + s).clamp(min=0).masked_fill(eye, 0).sum(dim=0)
+        return (rows + cols).mean()
+
+    mistakes = [
+        (sum_of_hinges, "you summed the hinge over every negative (the older VSE0 loss): VSE++ keeps only "
+                        "the HARDEST negative, the max over j != i"),
+        (lambda a, b, m: _hinge(a @ b.T, m, 1).mean(), "only one direction: add the hinge for the hardest "
+                                                       "image of each caption (the max over each column)"),
+        (lambda a, b, m: ((m - (a @ b.T).diagonal() + (a @ b.T).max(dim=1).values).clamp(min=0)
+                          + (m - (a @ b.T).diagonal() + (a @ b.T).max(dim=0).values).clamp(min=0)).mean(),
+         "the match itself was taken as the hardest negative: mask the diagonal (j = i) before the max"),
+        (lambda a, b, m: (m - (a @ b.T).diagonal() + (a @ b.T).masked_fill(torch.eye(len(a), dtype=torch.bool),
+                                                                             float("-inf")).max(dim=1).values).mean() * 2,
+         "the hinge is missing: clamp each term at 0 ([x]_+ = max(x, 0)), so pairs already beyond the margin cost nothing"),
+    ]
+    return _check("VSE++ triplet loss", answer, _triplet, cases, [(_number(m), hint) for m, hint in mistakes])
+
+
 # ---------------------------------------------------------------- 05: distillation
 
 def _distillation(student, teacher, temperature):
@@ -473,6 +542,8 @@ CHECKS = {
     "cosine_similarity": check_cosine_similarity,
     "info_nce": check_info_nce,
     "recall_at_k": check_recall_at_k,
+    "modality_gap": check_modality_gap,
+    "triplet_loss": check_triplet_loss,
     "distillation_loss": check_distillation_loss,
     "masked_mean": check_masked_mean,
     "accuracy": check_accuracy,

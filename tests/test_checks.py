@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 
-from cmkt_lib import checks, distill, evaluation, retrieval
+from cmkt_lib import checks, distill, evaluation, losses, retrieval
 from cmkt_lib.checks import CHECKS
 
 
@@ -34,6 +34,8 @@ REFERENCES = {
     "info_nce": lambda a, b, s: (F.cross_entropy(s.exp() * a @ b.T, torch.arange(len(a)))
                                  + F.cross_entropy(s.exp() * b @ a.T, torch.arange(len(a)))) / 2,
     "recall_at_k": lambda s, k: (s.topk(k, 1).indices == torch.arange(len(s))[:, None]).any(1).float().mean().item(),
+    "modality_gap": lambda a, b: (a.mean(0) - b.mean(0)).norm().item(),
+    "triplet_loss": lambda a, b, m: triplet_by_hand(a, b, m),
     "distillation_loss": lambda s, t, T: F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1),
                                                   reduction="batchmean") * T ** 2,
     "masked_mean": lambda e, t: (e * (t > 0)[..., None]).sum(1) / (t > 0).sum(1, keepdim=True),
@@ -52,6 +54,16 @@ REFERENCES = {
     "teacher_forcing_shift": lambda t: (t[:, :-1], t[:, 1:]),
     "token_accuracy": lambda lo, t: ((lo.argmax(-1) == t) & (t != 0)).sum().item() / (t != 0).sum().item(),
 }
+
+
+def triplet_by_hand(a, b, margin):
+    s = (a @ b.T).tolist()
+    total = 0.0
+    for i in range(len(s)):
+        hardest_b = max(s[i][j] for j in range(len(s)) if j != i)
+        hardest_a = max(s[j][i] for j in range(len(s)) if j != i)
+        total += max(0.0, margin - s[i][i] + hardest_b) + max(0.0, margin - s[i][i] + hardest_a)
+    return total / len(s)
 
 
 def macro_f1_by_hand(predictions, labels, n_classes):
@@ -103,6 +115,19 @@ MISTAKES = [
      "returned a count"),
     ("recall_at_k", lambda s, k: (s.topk(k, 1, largest=False).indices == torch.arange(len(s))[:, None]).any(1)
      .float().mean().item(), "LARGEST"),
+    ("modality_gap", lambda a, b: (a - b).norm(dim=1).mean(), "CENTRES"),
+    ("modality_gap", lambda a, b: (F.normalize(a.mean(0), dim=0) - F.normalize(b.mean(0), dim=0)).norm(),
+     "normalised the centres"),
+    ("modality_gap", lambda a, b: ((a.mean(0) - b.mean(0)) ** 2).sum(), "squared distance"),
+    ("triplet_loss", lambda a, b, m: sum(max(0.0, m - (a @ b.T)[i, i].item() + (a @ b.T)[i, j].item())
+                                         + max(0.0, m - (a @ b.T)[i, i].item() + (a @ b.T)[j, i].item())
+                                         for i in range(len(a)) for j in range(len(a)) if j != i) / len(a),
+     "HARDEST negative"),
+    ("triplet_loss", lambda a, b, m: (m - (a @ b.T).diagonal() + (a @ b.T - 9 * torch.eye(len(a))).max(1).values)
+     .clamp(min=0).mean(), "only one direction"),
+    ("triplet_loss", lambda a, b, m: ((m - (a @ b.T).diagonal() + (a @ b.T).max(1).values).clamp(min=0)
+                                      + (m - (a @ b.T).diagonal() + (a @ b.T).max(0).values).clamp(min=0)).mean(),
+     "mask the diagonal"),
     ("distillation_loss", lambda s, t, T: F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1),
                                                    reduction="batchmean"), "T² factor is missing"),
     ("distillation_loss", lambda s, t, T: F.kl_div(F.log_softmax(s, -1), F.softmax(t, -1),
@@ -164,6 +189,8 @@ def test_a_tuple_answer_is_compared_element_by_element(capsys, answer, message):
 
 
 LIBRARY = {  # the library function each exercise points to, called the exercise's way
+    "modality_gap": retrieval.modality_gap,
+    "triplet_loss": losses.triplet_loss,
     "alignment": retrieval.alignment,
     "uniformity": retrieval.uniformity,
     "median_rank": lambda s: retrieval.median_rank(s, torch.eye(len(s), dtype=torch.bool)),

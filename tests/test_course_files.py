@@ -110,3 +110,20 @@ def test_widgets_work_on_colabs_ipywidgets_7(path):
     used = [name for name in IPYWIDGETS_8_ONLY if re.search(rf"\b{name}\s*\(", code)]
     assert not used, f"{path.name} uses {used}, which ipywidgets 7.7.1 (Colab) does not have"
     assert "description_allow_html" not in code, "description_allow_html is ipywidgets 8 only"
+
+
+# What would let one notebook depend on another: writing files a later notebook could read, or
+# running/importing another notebook. Reading the course's own data/ goes through cmkt_lib.
+WRITES_OR_IMPORTS = re.compile(
+    r"torch\.save\(|save_file\(|np\.save|savez|\.to_(?:csv|json|pickle|parquet)\(|savefig\(|write_(?:text|bytes)\("
+    r"|open\([^)]*['\"][wax]b?\+?['\"]|^\s*%run|import_ipynb|\.ipynb|pickle\.|joblib", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_notebook_depends_on_another(path):
+    """Each notebook stands alone: it writes no file another could read and runs no other notebook."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            found = WRITES_OR_IMPORTS.search(cell.source)
+            assert not found, f"{path.name}: cell {i} writes a file or runs another notebook ({found.group(0)!r})"
