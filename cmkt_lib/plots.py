@@ -1,0 +1,167 @@
+"""The course's drawings whose code teaches nothing about cross-modal transfer (notebook 01 uses them).
+
+A learner needs to *look* at these figures, not to read how they are drawn, so their matplotlib
+code lives here instead of in a long notebook cell:
+
+- `object_views_figure(world, i)`: one object of the world seen four ways (image, caption with its
+  token ids, waveform, log-mel spectrogram); notebook 01, section 1, and its widget;
+- `three_families_figure()`: the map of the three families of cross-modal methods as box
+  diagrams; notebook 01, section 3.
+
+Each function draws a new figure and returns it; the notebook calls `plt.show()` to display it."""
+
+import textwrap
+from numbers import Integral
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyBboxPatch, Patch
+
+from .captions import Vocabulary
+from .sound import SAMPLE_RATE, log_mel_spectrogram
+from .world import World
+
+# box colours of the three-families diagram
+MODALITY_COLOURS = {"image": "#9ecae1", "text": "#fdd0a2", "sound": "#a1d99b"}
+MODEL_COLOUR, OUTPUT_COLOUR = "#e0e0e0", "white"
+
+
+def object_views_figure(world: World, i: int, vocab: Vocabulary | None = None) -> plt.Figure:
+    """Draw object `i` of `world` four ways: image, caption (with the token ids `vocab` gives it),
+    the first 30 ms of its waveform and its log-mel spectrogram. Returns the figure.
+
+    `vocab` defaults to the course's `Vocabulary()`. Used by notebook 01 (section 1 and its widget)."""
+    if not isinstance(world, World):
+        raise TypeError(f"world must be a cmkt_lib World (from make_world or standard_world), "
+                        f"got {type(world).__name__}")
+    if isinstance(i, bool) or not isinstance(i, Integral):
+        raise ValueError(f"i must be a whole number, the index of one object, got {i!r}")
+    if not 0 <= i < len(world):
+        raise ValueError(f"object {i} does not exist: this world has {len(world)} objects, "
+                         f"numbered 0 to {len(world) - 1}")
+    i = int(i)
+    vocab = Vocabulary() if vocab is None else vocab
+    attrs = world.describe(i)
+    spectrogram = log_mel_spectrogram(world.waveforms[i:i + 1])[0].numpy()  # (32 mel bins, 32 frames)
+    tokens = vocab.encode(world.captions[i])
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6), gridspec_kw={"width_ratios": [1, 1.3, 1.6, 1.2]})
+
+    axes[0].imshow(world.images[i].transpose(1, 2, 0))
+    axes[0].set(title="image (3 × 32 × 32)", xlabel="x (pixels)", ylabel="y (pixels)")
+    axes[0].grid(False)
+
+    axes[1].axis("off")
+    axes[1].set_title("caption (text)")
+    words = "\n".join(textwrap.wrap(f'"{world.captions[i]}"', 26))
+    ids = "\n".join(textwrap.wrap("token ids: " + " ".join(str(t) for t in tokens[tokens > 0]), 30))
+    axes[1].text(0.0, 0.75, words, fontsize=13, va="center", transform=axes[1].transAxes)
+    axes[1].text(0.0, 0.25, ids, fontsize=10, va="center", family="monospace",
+                 color="dimgray", transform=axes[1].transAxes)
+
+    shown = int(0.030 * SAMPLE_RATE)  # the first 30 ms of 256, so single periods are visible
+    t_ms = np.arange(shown) / SAMPLE_RATE * 1000
+    axes[2].plot(t_ms, world.waveforms[i, :shown], lw=1.2, color="tab:green")
+    axes[2].set(title="sound: waveform (first 30 ms)", xlabel="time (ms)", ylabel="amplitude", ylim=(-1, 1))
+
+    im = axes[3].imshow(spectrogram, origin="lower", aspect="auto", cmap="magma")
+    axes[3].set(title="sound: log-mel spectrogram", xlabel="time frame", ylabel="mel frequency bin")
+    axes[3].grid(False)
+    fig.colorbar(im, ax=axes[3], label="log power")
+
+    fig.suptitle(f"object {i}: a {attrs['size']} {attrs['colour']} {attrs['shape']} at the "
+                 f"{attrs['position']} (concept: {attrs['concept']})", fontsize=14, y=1.03)
+    return fig
+
+
+def _box(ax, x, y, text, colour, w=1.7, h=0.7):
+    """A rounded box centred at (x, y); returns its geometry for `_arrow`."""
+    ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                fc=colour, ec="black", lw=1.2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=12)
+    return x, y, w, h
+
+
+def _arrow(ax, start, end, label=None):
+    """An arrow from the right edge of box `start` to the left edge of box `end`."""
+    (x0, y0, w0, _), (x1, y1, w1, _) = start, end
+    p0, p1 = (x0 + w0 / 2, y0), (x1 - w1 / 2, y1)
+    ax.annotate("", xy=p1, xytext=p0, arrowprops=dict(arrowstyle="-|>", lw=1.4, color="black"))
+    if label:
+        ax.text((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2 + 0.13, label, ha="center", va="bottom",
+                fontsize=12, style="italic")
+
+
+def _multimodal_network(ax):
+    """(1) one shared network over every modality."""
+    ax.set_title("(1) multimodal network:  $\\hat{y} = h(I, T, A)$", loc="left", fontsize=14)
+    inputs = [_box(ax, 1.2, y, f"{name} {sym}", MODALITY_COLOURS[name])
+              for name, sym, y in (("image", "$I$", 2.4), ("text", "$T$", 1.4), ("sound", "$A$", 0.4))]
+    shared = _box(ax, 5.0, 1.4, "one shared\nnetwork $h$", MODEL_COLOUR, w=2.4, h=2.6)
+    for b in inputs:
+        _arrow(ax, b, (shared[0], b[1], shared[2], shared[3]))
+    out = _box(ax, 8.6, 1.4, "prediction $\\hat{y}$", OUTPUT_COLOUR)
+    _arrow(ax, shared, out)
+    ax.text(10.0, 1.4, "fusion: every modality\nenters the same network", va="center", fontsize=11)
+
+
+def _cross_modal_embeddings(ax):
+    """(2) one encoder per modality, one shared space."""
+    ax.set_title("(2) cross-modal embeddings:  $X = \\mathrm{enc}_I(I)$,  $Y = \\mathrm{enc}_T(T)$",
+                 loc="left", fontsize=14)
+    img = _box(ax, 1.2, 2.2, "image $I$", MODALITY_COLOURS["image"])
+    txt = _box(ax, 1.2, 0.6, "text $T$", MODALITY_COLOURS["text"])
+    enc_i = _box(ax, 4.0, 2.2, "$\\mathrm{enc}_I$", MODEL_COLOUR)
+    enc_t = _box(ax, 4.0, 0.6, "$\\mathrm{enc}_T$", MODEL_COLOUR)
+    space = _box(ax, 8.2, 1.4, "", OUTPUT_COLOUR, w=2.8, h=2.6)
+    _arrow(ax, img, enc_i)
+    _arrow(ax, txt, enc_t)
+    _arrow(ax, enc_i, (space[0], 2.2, space[2], space[3]), "$X$")
+    _arrow(ax, enc_t, (space[0], 0.6, space[2], space[3]), "$Y$")
+    ax.text(8.2, 2.45, "shared space", ha="center", fontsize=12, weight="bold")
+    for (px, py), c in zip([(7.4, 1.6), (8.5, 0.8), (9.0, 1.8)], ["#d9534f", "#337ab7", "#4c9f70"]):
+        ax.plot(px, py, "o", color=c, ms=10, mec="black")
+        ax.plot(px + 0.25, py - 0.12, "^", color=c, ms=10, mec="black")
+    ax.plot([], [], "o", color="gray", mec="black", label="image embedding $X_i$")
+    ax.plot([], [], "^", color="gray", mec="black", label="text embedding $Y_i$ (same colour = a pair)")
+    ax.legend(loc="center left", bbox_to_anchor=(0.74, 0.5), fontsize=10, frameon=False)
+
+
+def _knowledge_transfer_network(ax):
+    """(3) Z = f(X) from the source modality, Y' = g(Y, Z) for the target modality."""
+    ax.set_title("(3) knowledge-transfer network:  $Z = f(X)$,  $Y' = g(Y, Z)$", loc="left", fontsize=14)
+    img = _box(ax, 1.2, 2.2, "image $I$", MODALITY_COLOURS["image"])
+    txt = _box(ax, 1.2, 0.6, "text $T$", MODALITY_COLOURS["text"])
+    enc_i = _box(ax, 3.6, 2.2, "$\\mathrm{enc}_I$", MODEL_COLOUR)
+    enc_t = _box(ax, 3.6, 0.6, "$\\mathrm{enc}_T$", MODEL_COLOUR)
+    f = _box(ax, 6.2, 2.2, "transfer $f$", MODEL_COLOUR)
+    g = _box(ax, 8.8, 1.4, "$g$", MODEL_COLOUR, w=1.2)
+    out = _box(ax, 11.2, 1.4, "output $Y'$", OUTPUT_COLOUR)
+    _arrow(ax, img, enc_i)
+    _arrow(ax, txt, enc_t)
+    _arrow(ax, enc_i, f, "$X$")
+    _arrow(ax, f, (g[0], 1.7, g[2], g[3]), "$Z$")
+    _arrow(ax, enc_t, (g[0], 1.1, g[2], g[3]), "$Y$")
+    _arrow(ax, g, out)
+    ax.text(7.3, 2.75, "source modality (here the image):\nwhere the knowledge is learnt", ha="left",
+            va="center", fontsize=10, color="dimgray")
+    ax.text(6.2, 0.05, "target modality (here the text): where it is used", ha="center", fontsize=10,
+            color="dimgray")
+
+
+def three_families_figure() -> plt.Figure:
+    """The map of notebook 01, section 3: the three families of cross-modal methods, one box diagram
+    each, (1) multimodal network, (2) cross-modal embeddings, (3) knowledge-transfer network.
+    Box colours: one per modality, grey for a learnt network. Returns the figure."""
+    fig, axes = plt.subplots(3, 1, figsize=(13, 11))
+    for ax in axes:
+        ax.set(xlim=(0, 13), ylim=(-0.3, 3.1))
+        ax.axis("off")
+    _multimodal_network(axes[0])
+    _cross_modal_embeddings(axes[1])
+    _knowledge_transfer_network(axes[2])
+    handles = [Patch(fc=c, ec="black") for c in [*MODALITY_COLOURS.values(), MODEL_COLOUR]]
+    fig.legend(handles, [*MODALITY_COLOURS, "learnt network"], loc="lower center", ncol=4, fontsize=11,
+               title="box colours")
+    fig.suptitle("Three families of cross-modal methods", fontsize=16, y=0.99)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    return fig
