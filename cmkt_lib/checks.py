@@ -226,7 +226,7 @@ def check_triplet_loss(answer) -> bool:
     return _check("VSE++ triplet loss", answer, _triplet, cases, [(_number(m), hint) for m, hint in mistakes])
 
 
-# ---------------------------------------------------------------- 05: distillation
+# ---------------------------------------------------------------- 07 and 08: the distillation loss, the prompt ensemble
 
 def _distillation(student, teacher, temperature):
     t = temperature
@@ -387,7 +387,7 @@ def check_optimizer_covers(answer) -> bool:
     return _report(True, name, "both modules' parameters are in the optimizer")
 
 
-# ---------------------------------------------------------------- 06: macro-F1 and median rank
+# ---------------------------------------------------------------- 09: macro-F1 and median rank
 
 def _macro_f1(predictions, labels, n_classes, average="macro"):
     from sklearn.metrics import f1_score
@@ -436,7 +436,7 @@ def check_median_rank(answer) -> bool:
     return _check("median rank", answer, _median_rank, cases, mistakes)
 
 
-# ---------------------------------------------------------------- 07: alignment and uniformity
+# ---------------------------------------------------------------- 10: alignment and uniformity
 
 def _alignment(a, b):
     return (a - b).norm(dim=1).pow(2).mean().item()
@@ -473,7 +473,7 @@ def check_uniformity(answer) -> bool:
     return _check("uniformity", answer, _uniformity, cases, mistakes)
 
 
-# ---------------------------------------------------------------- 08: zero-shot prediction
+# ---------------------------------------------------------------- 11: zero-shot prediction
 
 def _zero_shot_predict(images, classes):
     return (_unit(images) @ _unit(classes).T).argmax(dim=1)
@@ -495,7 +495,7 @@ def check_zero_shot_predict(answer) -> bool:
     return _check("zero-shot prediction", answer, _zero_shot_predict, cases, mistakes, atol=0)
 
 
-# ---------------------------------------------------------------- 09: teacher forcing and token accuracy
+# ---------------------------------------------------------------- 12: teacher forcing and token accuracy
 
 def _shift(tokens):
     return tokens[:, :-1], tokens[:, 1:]
@@ -538,6 +538,193 @@ def check_token_accuracy(answer) -> bool:
     return _check("token accuracy", answer, _token_accuracy, cases, mistakes)
 
 
+# ---------------------------------------------------------------- 06: freezing and the optimizer
+
+def _toy_source():
+    import torch.nn as nn
+    with torch.random.fork_rng(devices=[]):  # building it must not move the notebook's random numbers
+        return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.5),
+                             nn.Linear(4 * 6 * 6, 3))
+
+
+def check_freeze(answer) -> bool:
+    """answer(module) -> the same module, frozen in place: no parameter requires a gradient AND
+    the module and every submodule are in eval mode."""
+    name = "freeze"
+    module = _toy_source().train()
+    got, problem = _call(answer, module)
+    if problem:
+        return _report(False, name, problem)
+    still_learning = [n for n, p in module.named_parameters() if p.requires_grad]
+    still_training = [n or "the module itself" for n, m in module.named_modules() if m.training]
+    if still_learning and still_training:
+        return _report(False, name, "nothing was frozen: turn off the gradients with module.requires_grad_(False) "
+                                    "and switch to eval mode with module.eval()")
+    if still_learning:
+        return _report(False, name, f"in eval mode, but {len(still_learning)} parameter(s) still require a gradient "
+                                    f"({', '.join(still_learning[:3])}): an optimizer would still update them; "
+                                    "call module.requires_grad_(False)")
+    if still_training and not module.training:
+        return _report(False, name, "you set .training = False on the outer module only: its submodules (the "
+                                    "batch-norm layer among them) are still in training mode; module.eval() "
+                                    "switches every submodule")
+    if still_training:
+        return _report(False, name, "no gradients, but still in training mode: a batch-norm layer keeps updating "
+                                    "its running mean and variance on every batch it sees (and dropout keeps "
+                                    "dropping), so the 'frozen' network would still drift; call module.eval() too")
+    if got is not module:
+        return _report(False, name, f"it froze the module but returned {type(got).__name__}; return the module "
+                                    "itself, so that the call can be chained")
+    return _report(True, name, "no gradients and eval mode, in every submodule")
+
+
+def _left_out_of(optimizer, model):
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    return [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in held]
+
+
+def _left_out_cases():
+    """(optimizer, model) pairs: a model with a frozen source, a trained encoder and a trained head."""
+    import torch.nn as nn
+
+    def model():
+        m = nn.ModuleDict({"source": nn.Linear(4, 3), "encoder": nn.Linear(5, 6), "head": nn.Linear(9, 2)})
+        m["source"].requires_grad_(False)
+        return m
+
+    with torch.random.fork_rng(devices=[]):  # building them must not move the notebook's random numbers
+        torch.manual_seed(16)
+        m1, m2, m3, m4 = model(), model(), model(), model()
+    return [
+        (torch.optim.Adam(m1["encoder"].parameters()), m1),                          # the head is missing
+        (torch.optim.Adam([p for p in m2.parameters() if p.requires_grad]), m2),      # right: nothing missing
+        (torch.optim.Adam([{"params": m3["encoder"].parameters()},                    # two groups, both count
+                           {"params": m3["head"].parameters(), "lr": 1e-4}]), m3),
+        (torch.optim.Adam(copy.deepcopy(m4).parameters()), m4),                       # built on a copy
+    ]
+
+
+def check_left_out_of(answer) -> bool:
+    """answer(optimizer, model) -> list of the names (from model.named_parameters()) of the
+    parameters that require a gradient but are in none of the optimizer's param groups."""
+    name = "parameters left out of the optimizer"
+
+    def by_value(optimizer, model):
+        held = [p for group in optimizer.param_groups for p in group["params"]]
+        return [n for n, p in model.named_parameters()
+                if p.requires_grad and not any(p.shape == q.shape and torch.equal(p, q) for q in held)]
+
+    mistakes = [
+        (lambda o, m: [n for n, p in m.named_parameters()
+                       if id(p) not in {id(q) for g in o.param_groups for q in g["params"]}],
+         "you listed the frozen parameters too: a parameter with requires_grad=False is meant to stay out "
+         "of the optimizer; list only those that require a gradient"),
+        (lambda o, m: [n for n, p in m.named_parameters()
+                       if p.requires_grad and id(p) not in {id(q) for q in o.param_groups[0]["params"]}],
+         "you looked in the first param group only: an optimizer can hold several "
+         "(optimizer.param_groups is a list); look in every one"),
+        (by_value, "you compared values (or shapes), not the parameters themselves: an optimizer built on a "
+                   "copy of the model holds equal tensors that are not the model's, and trains the copy; "
+                   "compare identities (id(p) or `is`)"),
+        (lambda o, m: [n for n, p in m.named_parameters() if p.requires_grad and n not in _left_out_of(o, m)],
+         "you listed the parameters the optimizer holds: list the trainable ones it does NOT hold"),
+    ]
+    for optimizer, model in _left_out_cases():
+        got, problem = _call(answer, optimizer, model)
+        want = _left_out_of(optimizer, model)
+        if problem is None:
+            problem = _names_difference(got, want)
+        if problem is None:
+            continue
+        if got is not None:
+            for mistake, hint in mistakes:
+                if _names_difference(got, mistake(optimizer, model)) is None:
+                    return _report(False, name, hint)
+        return _report(False, name, problem)
+    return _report(True, name, "right on all 4 test cases (a missing head, a frozen part, two param groups, "
+                               "an optimizer built on a copy)")
+
+
+def _names_difference(got, want):
+    """None when `got` is a list of the names in `want` (any order), else what differs."""
+    if not isinstance(got, (list, tuple)) or not all(isinstance(n, str) for n in got):
+        return f"it returned {type(got).__name__}; return a list of parameter names (strings)"
+    if sorted(got) == sorted(want):
+        return None
+    extra, missing = sorted(set(got) - set(want)), sorted(set(want) - set(got))
+    if not extra and not missing:
+        return "some names appear more than once: list each parameter once"
+    return (f"it listed {extra or 'nothing extra'} that should not be there"
+            f" and missed {missing or 'nothing'}")
+
+
+# ---------------------------------------------------------------- 07: feature regression
+
+def _feature_regression(student, teacher):
+    return ((student - teacher.detach()) ** 2).mean()
+
+
+def check_feature_regression_loss(answer) -> bool:
+    """answer(student_features (B, D), teacher_features (B, D)) -> scalar: the mean over every entry
+    of the squared difference, with no gradient sent into the teacher's features."""
+    name = "feature regression loss"
+    cases = _cases(((5, 8), (5, 8)), ((3, 2), (3, 2)), seed=17)
+    mistakes = [
+        (lambda s, t: ((s - t) ** 2).sum(1).mean(), "you summed over the D feature dimensions: average over "
+                                                    "every entry (divide by B·D), so the loss does not grow with D"),
+        (lambda s, t: (s - t).norm(dim=1).mean(), "you averaged the distances ||student - teacher||: square the "
+                                                  "differences and average every entry"),
+        (lambda s, t: (s - t).abs().mean(), "that is the mean absolute error: square each difference"),
+        (lambda s, t: ((s - t) ** 2).sum(), "you summed over the batch and the dimensions: take the mean"),
+    ]
+    problem = _gradient_problem(answer)
+    if problem:
+        return _report(False, name, problem)
+    return _check(name, answer, _feature_regression, cases, mistakes)
+
+
+def _gradient_problem(answer):
+    """A hint when `answer` gives the right value but sends gradients to the wrong side, else None."""
+    g = torch.Generator().manual_seed(18)
+    student, teacher = (torch.randn(4, 3, generator=g).requires_grad_() for _ in range(2))
+    got, problem = _call(answer, student, teacher)
+    if problem or _difference(got, _feature_regression(student, teacher).detach(), 1e-4):
+        return None  # the value check says what is wrong
+    if not got.requires_grad:
+        return ("the values are right, but no gradient can flow back from it: compute the loss with torch "
+                "operations on the student's features (no .detach() or .item() on the student side)")
+    try:
+        got.backward()
+    except Exception as err:
+        return f"the values are right, but backpropagating through it failed ({type(err).__name__}: {err})"
+    if teacher.grad is not None and teacher.grad.abs().sum() > 0:
+        return ("the values are right, but gradients flow into the teacher's features: the teacher is frozen, "
+                "so detach them (teacher_features.detach())")
+    if student.grad is None or student.grad.abs().sum() == 0:
+        return "the values are right, but no gradient reaches the student's features: do not detach them"
+    return None
+
+
+# ---------------------------------------------------------------- 08: harmonic mean
+
+def _harmonic_mean(seen, unseen):
+    return 0.0 if seen + unseen == 0 else 2 * seen * unseen / (seen + unseen)
+
+
+def check_harmonic_mean(answer) -> bool:
+    """answer(seen_accuracy, unseen_accuracy) -> float: their harmonic mean 2su / (s + u), 0 when
+    both are 0 (generalised zero-shot's summary number)."""
+    cases = [(0.9, 0.3), (0.6, 0.6), (0.95, 0.05), (1.0, 0.0), (0.0, 0.0)]
+    mistakes = [
+        (lambda s, u: (s + u) / 2, "that is the arithmetic mean: it hides a collapse on one side (0.95 and 0.05 "
+                                   "average to 0.5); the harmonic mean 2su / (s + u) is high only when both are"),
+        (lambda s, u: math.sqrt(s * u), "that is the geometric mean: the harmonic mean is 2su / (s + u)"),
+        (lambda s, u: _harmonic_mean(s, u) / 2, "the factor 2 is missing: 2su / (s + u), so that two equal "
+                                                "accuracies give that same accuracy"),
+    ]
+    return _check("harmonic mean", answer, _harmonic_mean, cases, mistakes, atol=1e-6)
+
+
 CHECKS = {
     "cosine_similarity": check_cosine_similarity,
     "info_nce": check_info_nce,
@@ -559,4 +746,9 @@ CHECKS = {
     "zero_shot_predict": check_zero_shot_predict,
     "teacher_forcing_shift": check_teacher_forcing_shift,
     "token_accuracy": check_token_accuracy,
+    # notebooks 06-08 (transfer network, cross-modal distillation, zero-shot through language)
+    "freeze": check_freeze,
+    "left_out_of": check_left_out_of,
+    "feature_regression_loss": check_feature_regression_loss,
+    "harmonic_mean": check_harmonic_mean,
 }

@@ -53,6 +53,11 @@ REFERENCES = {
     "zero_shot_predict": lambda i, c: (F.normalize(i, dim=1) @ F.normalize(c, dim=1).T).argmax(1),
     "teacher_forcing_shift": lambda t: (t[:, :-1], t[:, 1:]),
     "token_accuracy": lambda lo, t: ((lo.argmax(-1) == t) & (t != 0)).sum().item() / (t != 0).sum().item(),
+    "freeze": lambda m: m.requires_grad_(False).eval(),
+    "left_out_of": lambda o, m: [n for n, p in m.named_parameters() if p.requires_grad
+                                 and not any(p is q for g in o.param_groups for q in g["params"])],
+    "feature_regression_loss": lambda s, t: F.mse_loss(s, t.detach()),
+    "harmonic_mean": lambda s, u: 2 / (1 / s + 1 / u) if s and u else 0.0,
 }
 
 
@@ -163,6 +168,32 @@ MISTAKES = [
     ("teacher_forcing_shift", lambda t: (t, t), "the same tokens"),
     ("teacher_forcing_shift", lambda t: (t[:, 1:], t[:, :-1]), "swapped"),
     ("token_accuracy", lambda lo, t: (lo.argmax(-1) == t).float().mean().item(), "counted the padding"),
+    ("freeze", lambda m: m, "nothing was frozen"),
+    ("freeze", lambda m: m.requires_grad_(False), "call module.eval() too"),
+    ("freeze", lambda m: m.eval(), "still require a gradient"),
+    ("freeze", lambda m: setattr(m, "training", False) or m.requires_grad_(False), "outer module only"),
+    ("freeze", lambda m: m.requires_grad_(False).eval() and None, "return the module itself"),
+    ("left_out_of", lambda o, m: [n for n, p in m.named_parameters()
+                                  if not any(p is q for g in o.param_groups for q in g["params"])],
+     "frozen parameters too"),
+    ("left_out_of", lambda o, m: [n for n, p in m.named_parameters()
+                                  if p.requires_grad and not any(p is q for q in o.param_groups[0]["params"])],
+     "first param group only"),
+    ("left_out_of", lambda o, m: [n for n, p in m.named_parameters() if p.requires_grad and not any(
+        torch.equal(p, q) for g in o.param_groups for q in g["params"] if q.shape == p.shape)],
+     "compared values"),
+    ("left_out_of", lambda o, m: [n for n, p in m.named_parameters()
+                                  if p.requires_grad and any(p is q for g in o.param_groups for q in g["params"])],
+     "the optimizer holds"),
+    ("feature_regression_loss", lambda s, t: ((s - t.detach()) ** 2).sum(1).mean(), "summed over the D"),
+    ("feature_regression_loss", lambda s, t: (s - t.detach()).norm(dim=1).mean(), "averaged the distances"),
+    ("feature_regression_loss", lambda s, t: (s - t.detach()).abs().mean(), "mean absolute error"),
+    ("feature_regression_loss", lambda s, t: ((s - t.detach()) ** 2).sum(), "summed over the batch"),
+    ("feature_regression_loss", lambda s, t: F.mse_loss(s, t), "detach them"),
+    ("feature_regression_loss", lambda s, t: F.mse_loss(s.detach(), t.detach()), "no gradient can flow back"),
+    ("harmonic_mean", lambda s, u: (s + u) / 2, "arithmetic mean"),
+    ("harmonic_mean", lambda s, u: math.sqrt(s * u), "geometric mean"),
+    ("harmonic_mean", lambda s, u: s * u / (s + u) if s + u else 0.0, "factor 2 is missing"),
 ]
 
 
@@ -197,6 +228,7 @@ LIBRARY = {  # the library function each exercise points to, called the exercise
     "macro_f1": lambda p, y, n: evaluation.macro_f1(y, p),
     "zero_shot_predict": lambda i, c: torch.from_numpy(evaluation.zero_shot_predict(i, c)),
     "prompt_ensemble": distill.class_embeddings,
+    "feature_regression_loss": distill.feature_regression_loss,
 }
 
 
@@ -213,3 +245,12 @@ def test_an_answer_that_edits_its_inputs_in_place_is_judged_fairly(capsys):
 
     ok, out = verdict(capsys, checks.check_alignment, in_place)
     assert ok, out
+
+
+def test_checks_that_build_modules_leave_the_notebooks_random_numbers_alone(capsys):
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    checks.check_freeze(REFERENCES["freeze"])
+    checks.check_left_out_of(REFERENCES["left_out_of"])
+    assert torch.equal(torch.rand(3), want)
