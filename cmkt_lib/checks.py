@@ -126,7 +126,8 @@ def check_info_nce(answer) -> bool:
     """answer(a (B, D), b (B, D), logit_scale scalar tensor) -> symmetric InfoNCE (scalar);
     a and b are L2-normalised, pair i is (a[i], b[i])."""
     raw = _cases(((6, 4), (6, 4)), ((3, 5), (3, 5)), seed=2)
-    cases = [(_unit(a), _unit(b), torch.tensor(math.log(1 / 0.07))) for a, b in raw]
+    # two temperatures, so that an answer with 0.07 written into it cannot pass
+    cases = [(_unit(a), _unit(b), torch.tensor(math.log(1 / t))) for (a, b), t in zip(raw, (0.07, 0.2))]
     target = lambda a: torch.arange(len(a))  # noqa: E731
     mistakes = [
         (lambda a, b, s: F.cross_entropy(s.exp() * a @ b.T, target(a)),

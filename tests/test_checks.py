@@ -254,3 +254,13 @@ def test_checks_that_build_modules_leave_the_notebooks_random_numbers_alone(caps
     checks.check_freeze(REFERENCES["freeze"])
     checks.check_left_out_of(REFERENCES["left_out_of"])
     assert torch.equal(torch.rand(3), want)
+
+
+def test_an_info_nce_with_the_temperature_typed_in_fails(capsys):
+    def typed_in(a, b, logit_scale):  # ignores logit_scale: uses CLIP's starting temperature
+        logits = a @ b.T / 0.07
+        target = torch.arange(len(a))
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+
+    ok, out = verdict(capsys, checks.check_info_nce, typed_in)
+    assert not ok, out
