@@ -5,8 +5,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cmkt_lib.bench import README_END, README_START, TIMES_END, TIMES_START
-from cmkt_lib.runner import inject_parameters, results_table, run_notebook, times_table
+from cmkt_lib.tools.bench import README_END, README_START, TIMES_END, TIMES_START
+from cmkt_lib.tools.runner import inject_parameters, results_table, run_notebook, times_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ def test_instructors_times_match_the_results_file():
     results = json.loads((ROOT / "results" / "course.json").read_text())
     assert shown == times_table(results)
     assert {r["notebook"] for r in results["notebooks"]} == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}, \
-        "every notebook has measured results: run python -m cmkt_lib.bench --course"
+        "every notebook has measured results: run python -m cmkt_lib.tools.bench --course"
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from Linux's /proc")
@@ -116,7 +116,7 @@ def test_peak_memory_is_the_kernels_own_not_its_parents(tmp_path):
 def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     """A --device cuda run adds a GPU field to each CPU row and keeps the CPU numbers; a later CPU
     run keeps the GPU field; a GPU run without CPU results is refused."""
-    from cmkt_lib import bench, runner
+    from cmkt_lib.tools import bench, runner
 
     def fake_run(path, device=None, parameters=None):
         seconds = 10.0 if device == "cuda" else 60.0
@@ -150,7 +150,7 @@ def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     (["--seed", "1"], "--seed runs notebooks: add --course"),
 ])
 def test_bench_refuses_a_seed_it_cannot_use(argv, message, capsys):
-    from cmkt_lib import bench
+    from cmkt_lib.tools import bench
 
     with pytest.raises(SystemExit):
         bench.main(argv)

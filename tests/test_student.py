@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from cmkt_lib.student import BEGIN, END, MarkerError, strip_solutions, student_notebook, write_student_versions
+from cmkt_lib.tools.student import BEGIN, END, MarkerError, strip_solutions, student_notebook, write_student_versions
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = f"""def cosine(a, b):
@@ -57,7 +57,7 @@ def test_command_line_writes_student_versions(tmp_path):
     src.mkdir()
     nbformat.write(_nb(), src / "01_demo.ipynb")
     out = tmp_path / "student"
-    result = subprocess.run([sys.executable, "-m", "cmkt_lib.student", str(src), "--out", str(out)],
+    result = subprocess.run([sys.executable, "-m", "cmkt_lib.tools.student", str(src), "--out", str(out)],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert "01_demo.ipynb: 1 exercise stubbed" in result.stdout

@@ -1,7 +1,7 @@
 """Writes the student version of the notebooks: every solution between nbgrader's markers is
 replaced by a stub, and outputs are cleared. The notebooks in notebooks/ stay the single source.
 
-    python -m cmkt_lib.student notebooks/ --out build/student/
+    python -m cmkt_lib.tools.student notebooks/ --out build/student/
 """
 
 import argparse

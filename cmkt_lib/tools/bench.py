@@ -1,15 +1,16 @@
 """Benchmarks of the course and its library, printed as times and ratios.
 
-    python -m cmkt_lib.bench                      # library: world generation, training-loop
-                                                  #   overhead, retrieval metrics
-    python -m cmkt_lib.bench --course             # also run every notebook: results/course.json,
-                                                  #   results/course.md and the README's table
-    python -m cmkt_lib.bench --course --notebook 04 --device cpu
-    python -m cmkt_lib.bench --course --device cuda --skip-library
-                                                  # GPU times, written beside the CPU ones
-    python -m cmkt_lib.bench --course --seed 1    # every notebook with SEED = 1 (its parameters
-                                                  #   cell): results/seeds/course-seed-1.json; the
-                                                  #   README and course.json keep the stored seed
+    python -m cmkt_lib.tools.bench                 # library: world generation, training-loop
+                                                   #   overhead, retrieval metrics
+    python -m cmkt_lib.tools.bench --course        # also run every notebook: results/course.json,
+                                                   #   results/course.md and the README's table
+    python -m cmkt_lib.tools.bench --course --notebook 04 --device cpu
+    python -m cmkt_lib.tools.bench --course --device cuda --skip-library
+                                                   # GPU times, written beside the CPU ones
+    python -m cmkt_lib.tools.bench --course --seed 1
+                                                   # every notebook with SEED = 1 (its parameters
+                                                   #   cell): results/seeds/course-seed-1.json; the
+                                                   #   README and course.json keep the stored seed
 
 Speed is measured here, not in tests: tests stay fast and honest, this reports numbers."""
 
@@ -21,9 +22,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .world import make_world
+from ..world import make_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 TIMES_START, TIMES_END = "<!-- times:start -->", "<!-- times:end -->"
 
@@ -44,9 +45,9 @@ def time_training_overhead(n: int = 4096, batch_size: int = 128, repeats: int = 
     (same model, data, Adam, on the CPU); best of `repeats` each, run alternately."""
     from torch.utils.data import DataLoader
 
-    from .datasets import WorldDataset
-    from .encoders import Classifier, ImageEncoder
-    from .train import fit
+    from ..datasets import WorldDataset
+    from ..encoders import Classifier, ImageEncoder
+    from ..train import fit
 
     loader = DataLoader(WorldDataset(make_world(n, seed=0), target="shape", modalities="image"),
                         batch_size=batch_size, shuffle=False)
@@ -80,7 +81,7 @@ def time_training_overhead(n: int = 4096, batch_size: int = 128, repeats: int = 
 
 def time_retrieval(n: int = 5000, repeats: int = 3) -> dict:
     """Recall@1/5/10 and median rank on an n x n similarity matrix, both directions."""
-    from .retrieval import median_rank, recall_at_k
+    from ..retrieval import median_rank, recall_at_k
 
     g = torch.Generator().manual_seed(0)
     sim = torch.randn(n, n, generator=g) + 3 * torch.eye(n)
@@ -125,7 +126,7 @@ def run_course(notebooks, device, out_dir: Path, update_readme: bool, seed: int 
     missing = [p.name for p in notebooks if p.name not in rows]
     if on_gpu and missing:
         raise SystemExit(f"no CPU results for {', '.join(missing)} in {json_path}: run "
-                         "`python -m cmkt_lib.bench --course` first, then the GPU run adds its times beside them")
+                         "`python -m cmkt_lib.tools.bench --course` first, then the GPU run adds its times beside them")
     machine = machine_info()
     for path in notebooks:
         print(f"running {path.name} ...", flush=True)
