@@ -51,6 +51,11 @@ def test_no_teaching_module_imports_the_tools(path):
             f"{path.name} imports {'.' * level}{module}: teaching modules must not import cmkt_lib.tools"
 
 
+def test_the_notebooks_shim_only_forwards_to_the_tool():
+    source = (LIB / "bench.py").read_text()
+    assert "from .tools.bench import main" in source and len(source.splitlines()) < 10
+
+
 def test_no_notebook_imports_the_tools():
     assert "cmkt_lib.tools" not in notebook_code()
 
