@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -155,3 +157,40 @@ def test_bench_refuses_a_seed_it_cannot_use(argv, message, capsys):
     with pytest.raises(SystemExit):
         bench.main(argv)
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device, message", [("cuda", "no CUDA GPU is available"), ("mps", "MPS is not available")])
+def test_bench_checks_the_device_first(device, message, monkeypatch):
+    """An unavailable device ends the run at once with one plain line, before any benchmark."""
+    import torch
+
+    from cmkt_lib.tools import bench
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(bench, "library_benchmarks", lambda: pytest.fail("benchmarks ran before the device check"))
+    monkeypatch.setattr(bench, "run_course", lambda *a, **k: pytest.fail("notebooks ran before the device check"))
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--course", "--device", device])
+    assert message in str(stop.value) and "\n" not in str(stop.value)
+
+
+def test_bench_refuses_an_unknown_device(monkeypatch):
+    from cmkt_lib.tools import bench
+
+    monkeypatch.setattr(bench, "library_benchmarks", lambda: pytest.fail("benchmarks ran before the device check"))
+    with pytest.raises(SystemExit, match="not a device the course knows"):
+        bench.main(["--device", "gpu"])
+    assert bench.device_problem("cpu") is None
+
+
+def test_bench_device_check_from_the_command_line():
+    """Without a GPU, `--device cuda` says so in one line, at once (skipped where a GPU is present)."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = subprocess.run([sys.executable, "-m", "cmkt_lib.tools.bench", "--course", "--device", "cuda"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "no CUDA GPU" in result.stderr

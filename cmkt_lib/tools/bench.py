@@ -149,6 +149,24 @@ def run_course(notebooks, device, out_dir: Path, update_readme: bool, seed: int 
     return results
 
 
+def device_problem(device: str) -> str | None:
+    """Why `device` cannot be used on this machine, in one line; None when it can."""
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return None
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            return f"--device {device}: no CUDA GPU is available on this machine (torch {torch.__version__}); use --device cpu"
+        if index and (not index.isdigit() or int(index) >= torch.cuda.device_count()):
+            return f"--device {device}: this machine has {torch.cuda.device_count()} CUDA device(s), numbered from 0"
+        return None
+    if kind == "mps" and not index:
+        if not torch.backends.mps.is_available():
+            return f"--device {device}: Apple's MPS is not available on this machine; use --device cpu"
+        return None
+    return f"--device {device}: not a device the course knows; use cpu, cuda (or cuda:N) or mps"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course", action="store_true", help="run every notebook and record the results")
@@ -164,6 +182,8 @@ def main(argv=None) -> None:
         parser.error(f"--seed must be a whole number >= 0, got {args.seed}")
     if args.seed is not None and not (args.course or args.notebook):
         parser.error("--seed runs notebooks: add --course (all of them) or --notebook NN")
+    if args.device is not None and (problem := device_problem(args.device)):  # first, before any long run
+        raise SystemExit(problem)
     if not (args.skip_library or args.notebook or args.seed is not None):  # a notebook run is about notebooks
         library_benchmarks()
     if args.course or args.notebook:
