@@ -92,3 +92,16 @@ def test_package_data_exists():
     for package, files in data.items():
         for name in files:
             assert (ROOT / package.replace(".", "/") / name).exists(), f"package data {package}/{name} does not exist"
+
+
+def test_every_documented_command_names_a_module_that_exists():
+    texts = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / ".ci" / "run",
+             *sorted(LIB.rglob("*.py")), ROOT / "notebooks"]
+    found = set()
+    for path in texts:
+        for file in ([path] if path.is_file() else sorted(path.glob("*.ipynb"))):
+            found |= set(re.findall(r"python -m (cmkt_lib(?:\.\w+)+)", file.read_text()))
+    assert "cmkt_lib.tools.grade" in found and "cmkt_lib.tools.student" in found
+    for module in sorted(found):
+        file = ROOT / (module.replace(".", "/") + ".py")
+        assert file.exists(), f"`python -m {module}` is documented, but {file.relative_to(ROOT)} does not exist"
