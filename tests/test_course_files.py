@@ -7,8 +7,8 @@ import nbformat
 import pytest
 
 from cmkt_lib import read_headline
-from cmkt_lib.course import GITHUB_REPO, colab_url
-from cmkt_lib.links import SETUP_TAG, setup_cell_source, sync_notebook, sync_readme
+from cmkt_lib.tools.course import GITHUB_REPO, colab_url
+from cmkt_lib.tools.links import SETUP_TAG, setup_cell_source, sync_notebook, sync_readme
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -70,7 +70,7 @@ def test_badges_and_setup_cells_follow_the_configured_location():
     stale = [p.name for p in NOTEBOOKS if sync_notebook(p, write=False)]
     if sync_readme(ROOT / "README.md", write=False):
         stale.append("README.md")
-    assert not stale, f"out of date, run `python -m cmkt_lib.links`: {stale}"
+    assert not stale, f"out of date, run `python -m cmkt_lib.tools.links`: {stale}"
     assert f"github.com/{GITHUB_REPO}.git" in setup_cell_source()
 
 
@@ -97,7 +97,7 @@ def test_requirements_are_lower_bounds_except_nbval():
     for req in reqs:
         if req != "nbval==0.11.0":
             assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+>=[\d.]+", req), f"{req} is not a lower bound"
-    assert "-e ." in lines, "requirements.txt must install the course's own package"
+    assert "-e .[tools]" in lines, "requirements.txt must install the course's own package with its tooling"
 
 
 # ipywidgets 8 names that Colab's ipywidgets 7.7.1 does not have: a notebook using one would break there.

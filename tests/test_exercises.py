@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from cmkt_lib.checks import CHECKS
-from cmkt_lib.runner import SlicedPollClient
-from cmkt_lib.student import BEGIN, END, STUB, student_notebook
+from cmkt_lib.tools.runner import SlicedPollClient
+from cmkt_lib.tools.student import BEGIN, END, STUB, student_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if int(p.name[:2]) >= 1)

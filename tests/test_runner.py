@@ -1,12 +1,14 @@
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from cmkt_lib.bench import README_END, README_START, TIMES_END, TIMES_START
-from cmkt_lib.runner import inject_parameters, results_table, run_notebook, times_table
+from cmkt_lib.tools.bench import README_END, README_START, TIMES_END, TIMES_START
+from cmkt_lib.tools.runner import inject_parameters, results_table, run_notebook, times_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,7 +96,7 @@ def test_instructors_times_match_the_results_file():
     results = json.loads((ROOT / "results" / "course.json").read_text())
     assert shown == times_table(results)
     assert {r["notebook"] for r in results["notebooks"]} == {p.name for p in (ROOT / "notebooks").glob("*.ipynb")}, \
-        "every notebook has measured results: run python -m cmkt_lib.bench --course"
+        "every notebook has measured results: run python -m cmkt_lib.tools.bench --course"
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmRSS from Linux's /proc")
@@ -116,7 +118,7 @@ def test_peak_memory_is_the_kernels_own_not_its_parents(tmp_path):
 def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     """A --device cuda run adds a GPU field to each CPU row and keeps the CPU numbers; a later CPU
     run keeps the GPU field; a GPU run without CPU results is refused."""
-    from cmkt_lib import bench, runner
+    from cmkt_lib.tools import bench, runner
 
     def fake_run(path, device=None, parameters=None):
         seconds = 10.0 if device == "cuda" else 60.0
@@ -150,8 +152,45 @@ def test_gpu_times_go_beside_the_cpu_results(tmp_path, monkeypatch):
     (["--seed", "1"], "--seed runs notebooks: add --course"),
 ])
 def test_bench_refuses_a_seed_it_cannot_use(argv, message, capsys):
-    from cmkt_lib import bench
+    from cmkt_lib.tools import bench
 
     with pytest.raises(SystemExit):
         bench.main(argv)
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device, message", [("cuda", "no CUDA GPU is available"), ("mps", "MPS is not available")])
+def test_bench_checks_the_device_first(device, message, monkeypatch):
+    """An unavailable device ends the run at once with one plain line, before any benchmark."""
+    import torch
+
+    from cmkt_lib.tools import bench
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(bench, "library_benchmarks", lambda: pytest.fail("benchmarks ran before the device check"))
+    monkeypatch.setattr(bench, "run_course", lambda *a, **k: pytest.fail("notebooks ran before the device check"))
+    with pytest.raises(SystemExit) as stop:
+        bench.main(["--course", "--device", device])
+    assert message in str(stop.value) and "\n" not in str(stop.value)
+
+
+def test_bench_refuses_an_unknown_device(monkeypatch):
+    from cmkt_lib.tools import bench
+
+    monkeypatch.setattr(bench, "library_benchmarks", lambda: pytest.fail("benchmarks ran before the device check"))
+    with pytest.raises(SystemExit, match="not a device the course knows"):
+        bench.main(["--device", "gpu"])
+    assert bench.device_problem("cpu") is None
+
+
+def test_bench_device_check_from_the_command_line():
+    """Without a GPU, `--device cuda` says so in one line, at once (skipped where a GPU is present)."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = subprocess.run([sys.executable, "-m", "cmkt_lib.tools.bench", "--course", "--device", "cuda"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "no CUDA GPU" in result.stderr

@@ -1,8 +1,8 @@
 """Keeps every "Open in Colab" badge and every notebook's Colab set-up cell in step with the
-GitHub location in `cmkt_lib/course.py`.
+GitHub location in `cmkt_lib/tools/course.py`.
 
-    python -m cmkt_lib.links          # rewrite badges and set-up cells
-    python -m cmkt_lib.links --check  # list what is out of date (exit 1 if anything is)
+    python -m cmkt_lib.tools.links          # rewrite badges and set-up cells
+    python -m cmkt_lib.tools.links --check  # list what is out of date (exit 1 if anything is)
 """
 
 import argparse
@@ -76,7 +76,7 @@ def sync_readme(path: Path, write: bool = True) -> bool:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report, change nothing")
-    parser.add_argument("--root", default=Path(__file__).resolve().parent.parent, type=Path)
+    parser.add_argument("--root", default=Path(__file__).resolve().parents[2], type=Path)
     args = parser.parse_args(argv)
     stale = [p for p in sorted((args.root / "notebooks").glob("*.ipynb")) if sync_notebook(p, not args.check)]
     if sync_readme(args.root / "README.md", not args.check):

@@ -1,5 +1,5 @@
 """Where the course lives. Every "Open in Colab" badge and every notebook's set-up cell is
-written from these values by `python -m cmkt_lib.links`, and a test checks they agree."""
+written from these values by `python -m cmkt_lib.tools.links`, and a test checks they agree."""
 
 GITHUB_REPO = "cmkt-course/cmkt"  # owner/name on GitHub
 BRANCH = "main"

@@ -1,6 +1,6 @@
 """Runs a notebook top to bottom in a fresh kernel and measures it: wall time, the kernel's peak
 memory, the device it used, and the headline numbers it printed. The course benchmark
-(`python -m cmkt_lib.bench --course`) calls this for every notebook."""
+(`python -m cmkt_lib.tools.bench --course`) calls this for every notebook."""
 
 import json
 import os
@@ -14,7 +14,7 @@ from queue import Empty
 import nbformat
 from nbclient import NotebookClient
 
-from .headline import read_headline
+from ..headline import read_headline
 
 # Appended to a copy of the notebook (never saved): the kernel reports its own peak resident
 # memory and the device the course picked. On Linux the peak is VmHWM from /proc: getrusage's
@@ -164,7 +164,7 @@ def results_table(results: dict) -> str:
     if gpu_runs:
         lines[-1] += f" On the GPU ({results.get('gpu_machine', {}).get('gpu', 'CUDA')}): {sum(g['wall_seconds'] for g in gpu_runs) / 60:.1f} minutes."
     else:
-        lines[-1] += " The GPU column stays empty until the course is timed on one (`python -m cmkt_lib.bench --course --device cuda`)."
+        lines[-1] += " The GPU column stays empty until the course is timed on one (`python -m cmkt_lib.tools.bench --course --device cuda`)."
     return "\n".join(lines)
 
 
@@ -173,7 +173,7 @@ def times_table(results: dict) -> str:
     m = results["machine"]
     gpu_name = results.get("gpu_machine", {}).get("gpu")
     lines = [
-        f"Measured by `python -m cmkt_lib.bench --course` on {m['date']} ({m['cores']} CPU cores"
+        f"Measured by `python -m cmkt_lib.tools.bench --course` on {m['date']} ({m['cores']} CPU cores"
         + (f"; GPU {gpu_name}" if gpu_name else "; no GPU measured yet") + ").",
         "",
         "| notebook | CPU run time | GPU run time |",
