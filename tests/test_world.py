@@ -210,3 +210,26 @@ def test_pitches_are_major_thirds_written_as_literals():
 
     for k, colour in enumerate(COLOURS):
         assert PITCH[colour] == pytest.approx(220.0 * 2.0 ** (k / 3), rel=1e-15)
+
+
+def test_a_huge_world_is_refused_before_allocating():
+    import time
+    import tracemalloc
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"make_world\(n=10,000,000\) would need about 838\.2 GiB of memory.*"
+                                         r"keep 190\.7 GiB.*at most 200,000 objects.*MAX_OBJECTS"):
+        make_world(10 ** 7)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 10 * 2 ** 20 and time.perf_counter() - start < 1.0
+
+
+def test_pair_noise_that_mispairs_nothing_warns_with_the_numbers():
+    with pytest.warns(UserWarning, match=r"pair_noise=0.1 of n=10 objects asked for 1 .* but only 0 were mis-paired"):
+        w = make_world(10, seed=0, pair_noise=0.1)
+    assert not w.is_mispaired.any()
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert make_world(400, seed=0, pair_noise=0.1).is_mispaired.sum() == 40
