@@ -70,6 +70,10 @@ def _predicted_classes(labels, predictions, fn: str = "accuracy"):
     if p.ndim == 2:
         if not np.issubdtype(p.dtype, np.floating):
             raise TypeError(f"predictions of shape (N, C) are scores and must be floats, got {p.dtype}")
+        if y.min() < 0 or y.max() >= p.shape[1]:
+            raise ValueError(f"the labels go from {y.min()} to {y.max()}, but the scores have {p.shape[1]} columns "
+                             f"(classes 0..{p.shape[1] - 1}): such a label can never be predicted. Check that the "
+                             f"model was built with enough classes and that the labels are for the same target")
         p = p.argmax(axis=1)
     elif p.ndim != 1:
         raise ValueError(f"predictions must be class ids (N,) or scores/logits (N, C), got shape {p.shape}")

@@ -71,6 +71,12 @@ def test_arguments_in_the_wrong_order_are_refused_with_the_order_named():
         confusion(Y, P, n_classes=2)
 
 
+def test_labels_beyond_the_score_columns_are_explained():
+    scores = np.eye(3, dtype=np.float32)[P]
+    with pytest.raises(ValueError, match=r"labels go from 0 to 4, but the scores have 3 columns"):
+        accuracy(np.array([0, 0, 1, 1, 2, 4]), scores)
+
+
 def test_confusion_takes_the_number_of_classes_from_scores():
     scores = np.eye(4, dtype=np.float32)[P]  # 4 columns although class 3 is never predicted
     assert confusion(Y, scores).shape == (4, 4)
