@@ -65,8 +65,8 @@ def test_arguments_in_the_wrong_order_are_refused_with_the_order_named():
             fn(scores, Y)
         with pytest.raises(TypeError, match=rf"integer class ids.*{fn.__name__}\(labels, predictions\)"):
             fn(P.astype(np.float32), Y)
-    with pytest.raises(ValueError, match=r"same items in the same order\. confusion\(labels, predictions\)"):
-        confusion(Y, P[:-1])
+    with pytest.raises(ValueError, match=r"labels has 6 items but predictions has 5: they must describe the same items in the same order$"):
+        confusion(Y, P[:-1])  # notebook 09 shows this message word for word
     with pytest.raises(ValueError, match=r"labels \(the first argument\).*row = true class"):
         confusion(Y, P, n_classes=2)
 
