@@ -99,6 +99,12 @@ def _check_class_targets(outputs, targets, where: str) -> None:
             "len(World.class_names(target))), or check that target= names the labels you meant")
 
 
+def _is_class_loss(loss_fn) -> bool:
+    """True for the losses that read targets as class ids indexing the output's columns (a
+    custom loss may use integer targets otherwise, e.g. to group embeddings)."""
+    return loss_fn is F.cross_entropy or loss_fn is F.nll_loss or isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss))
+
+
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Fraction of rows whose largest logit is the target class: logits `(N, C)`, targets `(N,)`.
 
@@ -156,7 +162,7 @@ def _run_eval(model, loader, inputs, target, loss_fn, metric, device):
             _check_batch(batch, inputs + ((target,) if target is not None else ()), "val_loader")
         out = model(*_to(batch, inputs, device))
         y = batch[target].to(device, non_blocking=True) if target is not None else None
-        if i == 0:
+        if i == 0 and _is_class_loss(loss_fn):
             _check_class_targets(out, y, "val_loader")
         loss = loss_fn(out, y) if target is not None else loss_fn(out)
         n = len(y) if y is not None else 1
@@ -235,7 +241,7 @@ def fit(model: nn.Module, train_loader, loss_fn=None, *, epochs: int, lr: float 
                 out = model(*x)
                 if target is not None:
                     y = batch[target].to(device, non_blocking=True)
-                    if epoch == 1 and step == 0:
+                    if epoch == 1 and step == 0 and _is_class_loss(loss_fn):
                         _check_class_targets(out, y, "train_loader")
                     loss = loss_fn(out, y)
                 else:

@@ -142,8 +142,14 @@ def test_labels_out_of_range_for_the_model(world):
     with pytest.raises(ValueError, match=r"train_loader: the labels go from 0 to 5, but the model outputs 3 "
                                          r"logits.*n_classes=6"):
         fit(text_model(n_classes=3), train, epochs=1, inputs=("tokens",), progress=False)
+    with pytest.raises(ValueError, match=r"train_loader: the labels go from 0 to 5.*3 logits"):
+        fit(text_model(n_classes=3), train, torch.nn.CrossEntropyLoss(), epochs=1, inputs=("tokens",), progress=False)
     with pytest.raises(ValueError, match=r"evaluate_accuracy: the labels go from 0 to 5.*3 logits"):
         evaluate_accuracy(text_model(n_classes=3), val, inputs=("tokens",))
+    # a custom loss may use integer targets for something else (here: 3-D embeddings grouped by
+    # 6 labels); it is not second-guessed
+    grouped = lambda z, y: (z - F.one_hot(y, 6)[:, :3].float()).pow(2).mean()  # noqa: E731
+    fit(text_model(n_classes=3), train, grouped, epochs=1, inputs=("tokens",), progress=False)
 
 
 @pytest.mark.parametrize("kwargs,match", [
