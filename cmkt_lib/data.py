@@ -46,14 +46,24 @@ def sha256(path: Path) -> str:
 
 
 def expected_sums(folder: Path) -> dict:
+    """File name -> sha256 from folder/SHA256SUMS (the format `sha256sum` writes: 64 hex digits,
+    two spaces or a space and '*', the name). A line in any other form is reported, not skipped."""
     sums = Path(folder) / SUMS_FILE
+    fix = "restore it with `git checkout -- data/` or rebuild it with: python -m cmkt_lib.data --write"
     if not sums.exists():
-        raise DataIntegrityError(f"{sums} is missing; rebuild it with: python -m cmkt_lib.data --write")
+        raise DataIntegrityError(f"{sums} is missing; {fix}")
+    if not sums.is_file():
+        raise DataIntegrityError(f"{sums} is a folder, not the list of checksums; remove it, then {fix}")
     out = {}
-    for line in sums.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            out[name.strip().lstrip("*")] = digest
+    for number, line in enumerate(sums.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        digest = parts[0].lower()
+        if len(parts) != 2 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise DataIntegrityError(
+                f"line {number} of {sums} is not '<64 hex digits>  <file name>': {line[:60]!r}; {fix}")
+        out[parts[1].strip().lstrip("*")] = digest
     return out
 
 
@@ -64,6 +74,8 @@ def verify(name: str, folder: Path | None = None) -> Path:
     fix = "restore it with `git checkout -- data/` or rebuild it with `python -m cmkt_lib.data --write`"
     if not path.exists():
         raise DataIntegrityError(f"data file {path} is missing; {fix}")
+    if not path.is_file():
+        raise DataIntegrityError(f"data file {path} is a folder, not a file; move the folder away, then {fix}")
     want = expected_sums(folder).get(name)
     if want is None:
         raise DataIntegrityError(f"{name} has no checksum in {folder / SUMS_FILE}; {fix}")

@@ -22,16 +22,27 @@ def pick_device(prefer: str | None = None) -> torch.device:
     available = [k for k, ok in (("cuda", torch.cuda.is_available()), ("mps", _mps_available()), ("cpu", True)) if ok]
     if not name:
         return torch.device(available[0])
-    kind = name.split(":")[0].lower()
+    source = "prefer" if prefer is not None else "CMKT_DEVICE"
+    kind, colon, index = name.lower().partition(":")
+    if colon and not (index.isdigit() and index.isascii()):
+        raise ValueError(
+            f"device {name!r} (from {source}) has {index!r} after the colon, where a device number belongs: "
+            f"write {kind!r} or {kind + ':0'!r} (the first {kind} device)"
+        )
     if kind not in DEVICE_KINDS:
         raise ValueError(
-            f"unknown device {name!r} (from {'prefer' if prefer is not None else 'CMKT_DEVICE'}); "
+            f"unknown device {name!r} (from {source}); "
             f"use one of {list(DEVICE_KINDS)}, e.g. CMKT_DEVICE=cpu"
         )
     if kind not in available:
         raise ValueError(
             f"device {name!r} was asked for but is not available here; available: {available}. "
             "Unset CMKT_DEVICE (or pick one of those) to continue."
+        )
+    if kind == "cuda" and colon and int(index) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {name!r} (from {source}) asks for CUDA device number {int(index)}, but this machine has "
+            f"{torch.cuda.device_count()} (numbered from 0): use 'cuda' or 'cuda:0'"
         )
     return torch.device(name.lower())
 

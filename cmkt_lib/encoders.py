@@ -56,6 +56,11 @@ def _check_grid(module: nn.Module, x, channels: int, what: str, hint: str) -> No
         raise ValueError(f"{name} expects {what} of shape {want}, got {tuple(x.shape)}. {hint}")
     if not torch.is_floating_point(x):
         raise TypeError(f"{name} expects floating-point {what}, got {x.dtype}: convert with x.float()")
+    weight = next(module.parameters())
+    if x.dtype != weight.dtype:
+        raise TypeError(f"{name} expects {what} of dtype {weight.dtype} like its weights, got {x.dtype} "
+                        f"(numpy arrays are float64 by default): convert with x.float(), or "
+                        f"torch.as_tensor(array, dtype=torch.float32)")
     _check_device(module, x, what)
 
 

@@ -14,10 +14,12 @@ trains it. Two ways to lose a modality:
     late fusion leaves it out of the average."""
 
 from contextlib import contextmanager
+from numbers import Integral
 
 import torch
 from torch import nn
 
+from ._validate import check_scalar
 from .encoders import VOCAB_SIZE
 
 MODALITY_INPUTS = {"image": "image", "text": "tokens", "audio": "spectrogram"}
@@ -103,6 +105,10 @@ class EarlyFusion(_Fusion):
     def __init__(self, n_classes: int, modalities=("image", "text", "audio"), hidden: int = 128,
                  modality_dropout: float = 0.0, vocab_size: int = VOCAB_SIZE):
         super().__init__(modalities, modality_dropout)
+        check_scalar(n_classes, "n_classes", Integral, min_val=2,
+                     hint="the number of classes the network tells apart, e.g. len(CONCEPTS)")
+        check_scalar(hidden, "hidden", Integral, min_val=1, hint="the width of the hidden layer")
+        check_scalar(vocab_size, "vocab_size", Integral, min_val=2, hint="use len(Vocabulary())")
         self.vocab_size = vocab_size
         sizes = [vocab_size if m == "text" else self.SIZES[m] for m in self.modalities]
         self.net = nn.Sequential(nn.Linear(sum(sizes), hidden), nn.ReLU(), nn.Linear(hidden, n_classes))
@@ -111,6 +117,11 @@ class EarlyFusion(_Fusion):
         if name == "text":
             if torch.is_floating_point(x) or x.ndim != 2:
                 raise TypeError(f"tokens must be int64 token ids (B, L), got {x.dtype} of shape {tuple(x.shape)}")
+            if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.vocab_size):
+                raise ValueError(
+                    f"EarlyFusion counts {self.vocab_size} token ids (0..{self.vocab_size - 1}), got ids in "
+                    f"[{int(x.min())}, {int(x.max())}]: encode the captions with the Vocabulary the model "
+                    "was built for, or build it with vocab_size=len(vocab)")
             counts = torch.zeros(len(x), self.vocab_size, device=x.device)
             counts.scatter_add_(1, x, torch.ones_like(x, dtype=counts.dtype))
             x = counts * (torch.arange(self.vocab_size, device=x.device) != 0)  # padding id 0 is not a word

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._validate import check_scalar
+
 NORM_TOLERANCE = 1e-3  # how far from 1 a row's L2 norm may be
 DEFAULT_TEMPERATURE = 0.07  # CLIP's initial temperature
 MAX_SCALE = 100.0  # CLIP's cap on the inverse temperature
@@ -80,7 +82,9 @@ def check_positive_mask(positive_mask, batch: int, device) -> torch.Tensor:
 def info_nce_loss(a: torch.Tensor, b: torch.Tensor, logit_scale, positive_mask=None) -> torch.Tensor:
     """Symmetric InfoNCE of paired, L2-normalised embeddings a, b `(B, D)`; a scalar.
 
-    logits = exp(logit_scale) * a @ b.T (logit_scale is the log of the inverse temperature).
+    logits = exp(logit_scale) * a @ b.T (logit_scale is the log of the inverse temperature:
+    log(1/0.07) = 2.66 for CLIP's start, log(100) = 4.61 at its cap; LogitScale()() gives it).
+    A plain Python number between 0 and 1 is refused, since it is almost surely a temperature.
     The a->b term is the cross-entropy of each row against its match, the b->a term the same on
     the columns; the loss is their mean. With `positive_mask` (bool `(B, B)`, True where a_i
     matches b_j, diagonal True) each row's target is "any of its matches":
@@ -92,8 +96,16 @@ def info_nce_loss(a: torch.Tensor, b: torch.Tensor, logit_scale, positive_mask=N
         if not torch.isfinite(logit_scale).all():
             raise ValueError("logit_scale is NaN or infinite; check the LogitScale parameter")
         logit_scale = logit_scale.reshape(())
-    elif isinstance(logit_scale, bool) or not isinstance(logit_scale, Real) or not math.isfinite(logit_scale):
-        raise TypeError(f"logit_scale must be a number or a one-element tensor (log of 1/temperature), got {logit_scale!r}")
+    else:
+        check_scalar(logit_scale, "logit_scale", Real,
+                     hint="it is the LOG of 1/temperature, a number or a one-element tensor")
+        if 0 < logit_scale < 1:
+            raise ValueError(
+                f"logit_scale={logit_scale!r} looks like a temperature, but this argument is the LOG of "
+                f"1/temperature: for a temperature of {logit_scale} pass math.log(1 / {logit_scale}) = "
+                f"{math.log(1 / logit_scale):.4g}, or use LogitScale(temperature={logit_scale})(). "
+                f"(To really use a log scale of {logit_scale}, i.e. a temperature of "
+                f"{math.exp(-logit_scale):.3g}, pass it as a tensor: torch.tensor({logit_scale}).)")
     scale = logit_scale.exp() if isinstance(logit_scale, torch.Tensor) else math.exp(logit_scale)
     logits = scale * a @ b.T  # (B, B): row i = a_i against every b_j
     if positive_mask is None:

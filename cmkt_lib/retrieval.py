@@ -15,6 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from ._validate import check_scalar
 from .losses import check_normalised
 
 
@@ -80,17 +81,27 @@ def first_match_ranks(similarity, positive_mask) -> torch.Tensor:
     return ahead.sum(dim=1) + 1
 
 
-def recall_at_k(similarity, positive_mask, ks=(1, 5, 10)) -> dict:
+DEFAULT_KS = (1, 5, 10)
+
+
+def recall_at_k(similarity, positive_mask, ks=None) -> dict:
     """Fraction of queries (rows) with a true match among their top k gallery items (columns),
-    for each k: {"R@1": ..., "R@5": ..., "R@10": ...}."""
-    if isinstance(ks, Integral):
-        ks = (ks,)
-    ks = tuple(ks)
+    for each k: {"R@1": ..., "R@5": ..., "R@10": ...}.
+
+    ks: a whole number or several; by default (1, 5, 10), leaving out those larger than the
+    gallery (a gallery of 2 gives {"R@1": ...}). A k you pass yourself must fit the gallery."""
     ranks = first_match_ranks(similarity, positive_mask)
     gallery = similarity.shape[1]
+    if ks is None:
+        ks = tuple(k for k in DEFAULT_KS if k <= gallery)
+    elif isinstance(ks, Integral):
+        ks = (ks,)
+    ks = tuple(ks)
+    if not ks:
+        raise ValueError("ks is empty: give at least one k, e.g. ks=(1, 5)")
     for k in ks:
-        if isinstance(k, bool) or not isinstance(k, Integral) or not 1 <= k <= gallery:
-            raise ValueError(f"each k must be a whole number from 1 to the gallery size {gallery}, got {k!r}")
+        check_scalar(k, "each k in ks", Integral, min_val=1, max_val=gallery,
+                     hint=f"k counts gallery items (columns of similarity), and this gallery has {gallery}")
     return {f"R@{k}": (ranks <= k).double().mean().item() for k in ks}
 
 
@@ -100,9 +111,10 @@ def median_rank(similarity, positive_mask) -> float:
     return float(np.median(ranks.cpu().numpy()))
 
 
-def retrieval_report(similarity, positive_mask, names=("a2b", "b2a"), ks=(1, 5, 10)) -> dict:
+def retrieval_report(similarity, positive_mask, names=("a2b", "b2a"), ks=None) -> dict:
     """Recall@k and median rank in both directions, flat: {"a2b_R@1", ..., "a2b_MedR",
-    "b2a_R@1", ...}. Rows of `similarity` are the a side, columns the b side."""
+    "b2a_R@1", ...}. Rows of `similarity` are the a side, columns the b side. ks as in
+    `recall_at_k` (by default 1, 5, 10, each where it fits the gallery of that direction)."""
     if isinstance(names, str) or len(names) != 2 or not all(isinstance(n, str) for n in names):
         raise ValueError(f"names must be two strings, for rows->columns and columns->rows, got {names!r}")
     s, m = _as_tensor(similarity, "similarity"), _as_tensor(positive_mask, "positive_mask")

@@ -96,6 +96,11 @@ def log_mel_spectrogram(waveforms) -> torch.Tensor:
         raise ValueError(f"expected waveforms of shape (n, samples), got {tuple(w.shape)}")
     if not torch.is_floating_point(w):
         raise TypeError(f"waveforms must be floating point, got {w.dtype}")
+    if w.shape[1] != N_SAMPLES:
+        raise ValueError(
+            f"each waveform must have {N_SAMPLES} samples ({N_SAMPLES / SAMPLE_RATE:.3f} s at {SAMPLE_RATE} Hz), "
+            f"got {w.shape[1]}: the spectrogram would have {1 + w.shape[1] // HOP} frames instead of {N_FRAMES}. "
+            f"Cut or zero-pad the sound to {N_SAMPLES} samples first")
     w = w.float()
     spec = torch.stft(
         w, n_fft=N_FFT, hop_length=HOP, window=torch.hann_window(N_FFT, device=w.device),

@@ -80,8 +80,49 @@ def _check_batch(batch, keys, name: str) -> None:
         raise ValueError(f"{name}'s batches have keys {sorted(batch)} but {missing} were asked for{hint}")
 
 
+def _check_class_targets(outputs, targets, where: str) -> None:
+    """When `outputs` are logits `(N, C)` and `targets` integer class ids `(N,)`, raise unless
+    every id is in 0..C-1 (cross-entropy would fail with "Target 4 is out of bounds")."""
+    if not (isinstance(outputs, torch.Tensor) and isinstance(targets, torch.Tensor)):
+        return
+    if outputs.ndim != 2 or targets.ndim != 1 or len(outputs) != len(targets) or len(targets) == 0:
+        return
+    if not outputs.is_floating_point() or targets.is_floating_point() or targets.dtype == torch.bool:
+        return
+    n_classes = outputs.shape[1]
+    low, high = int(targets.min()), int(targets.max())
+    if low < 0 or high >= n_classes:
+        raise ValueError(
+            f"{where}: the labels go from {low} to {high}, but the model outputs {n_classes} logits per "
+            f"item, so it only knows classes 0..{n_classes - 1}. Build the model with as many classes "
+            f"as the target has (e.g. Classifier(encoder, n_classes={high + 1}) or "
+            "len(World.class_names(target))), or check that target= names the labels you meant")
+
+
+def _is_class_loss(loss_fn) -> bool:
+    """True for the losses that read targets as class ids indexing the output's columns (a
+    custom loss may use integer targets otherwise, e.g. to group embeddings)."""
+    return loss_fn is F.cross_entropy or loss_fn is F.nll_loss or isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss))
+
+
 def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
-    """Fraction of rows whose largest logit is the target class: logits `(N, C)`, targets `(N,)`."""
+    """Fraction of rows whose largest logit is the target class: logits `(N, C)`, targets `(N,)`.
+
+    Argument order: (outputs, targets), as a loss takes them. `cmkt_lib.evaluation.accuracy`
+    takes (labels, predictions), as scikit-learn does; a call in the wrong order is refused."""
+    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise TypeError(f"train.accuracy(outputs, targets) takes two tensors, got {type(outputs).__name__} "
+                        f"and {type(targets).__name__}; for numpy arrays use "
+                        "cmkt_lib.evaluation.accuracy(labels, predictions)")
+    if outputs.ndim != 2 or not outputs.is_floating_point():
+        swapped = " - the arguments look swapped" if targets.ndim == 2 else ""
+        raise ValueError(
+            f"train.accuracy(outputs, targets) takes the logits (N, C) first and the class ids (N,) "
+            f"second, got a first argument of shape {tuple(outputs.shape)} and dtype {outputs.dtype}"
+            f"{swapped}. (cmkt_lib.evaluation.accuracy is the one that takes (labels, predictions).)")
+    if targets.ndim != 1 or len(targets) != len(outputs):
+        raise ValueError(f"train.accuracy(outputs, targets): targets must be class ids (N,) for the "
+                         f"N={len(outputs)} rows of outputs, got shape {tuple(targets.shape)}")
     return (outputs.argmax(dim=1) == targets).float().mean().item()
 
 
@@ -121,6 +162,8 @@ def _run_eval(model, loader, inputs, target, loss_fn, metric, device):
             _check_batch(batch, inputs + ((target,) if target is not None else ()), "val_loader")
         out = model(*_to(batch, inputs, device))
         y = batch[target].to(device, non_blocking=True) if target is not None else None
+        if i == 0 and _is_class_loss(loss_fn):
+            _check_class_targets(out, y, "val_loader")
         loss = loss_fn(out, y) if target is not None else loss_fn(out)
         n = len(y) if y is not None else 1
         total = loss.detach() * n if total is None else total + loss.detach() * n
@@ -165,6 +208,10 @@ def fit(model: nn.Module, train_loader, loss_fn=None, *, epochs: int, lr: float 
     if metric is not None and target is None:
         raise ValueError("a metric compares outputs with labels: it needs target= a batch key")
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
+    if isinstance(loss_fn, type) and issubclass(loss_fn, nn.Module):
+        raise TypeError(f"loss_fn is the class {loss_fn.__name__}, not a loss: create one with "
+                        f"{loss_fn.__name__}() (note the brackets), e.g. fit(model, loader, "
+                        f"nn.{loss_fn.__name__}(), ...)")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a function (outputs, targets) -> loss, got {type(loss_fn).__name__}")
     n_batches = _check_loader(train_loader, "train_loader")
@@ -194,6 +241,8 @@ def fit(model: nn.Module, train_loader, loss_fn=None, *, epochs: int, lr: float 
                 out = model(*x)
                 if target is not None:
                     y = batch[target].to(device, non_blocking=True)
+                    if epoch == 1 and step == 0 and _is_class_loss(loss_fn):
+                        _check_class_targets(out, y, "train_loader")
                     loss = loss_fn(out, y)
                 else:
                     loss = loss_fn(out)
@@ -274,6 +323,7 @@ def evaluate_accuracy(model: nn.Module, loader, *, inputs=("image",), target: st
     labels = labels_of(loader, target)
     if logits.ndim != 2 or len(logits) != len(labels):
         raise ValueError(f"expected logits (N, classes) for N={len(labels)} items, got {tuple(logits.shape)}")
+    _check_class_targets(logits, labels, "evaluate_accuracy")
     return accuracy(logits, labels)
 
 

@@ -14,12 +14,14 @@ a step away from a rounding boundary, so the rounded values agree everywhere. Th
 computed on the fly by torch and are *not* bit-identical across CPUs (differences of about 1e-6).
 """
 
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from numbers import Integral, Real
 
 import numpy as np
 
+from ._validate import check_scalar
 from .attributes import (
     COLOURS, CONCEPTS, HORIZONTAL, RGB, SHAPES, SIZE_RADIUS, SIZES, TARGETS, check_value,
     concept_of,
@@ -29,6 +31,11 @@ from .render import render_images
 from .sound import LOUDNESS, PITCH, log_mel_spectrogram, synthesize
 
 SPLITS = ("train", "val", "test", "unseen")
+# make_world keeps about 20 KB per object (float32 image and sound) and needs about 90 KB per
+# object at its peak while drawing (float64 images, noise, masks). Raise this on a big machine.
+MAX_OBJECTS = 200_000
+PEAK_BYTES_PER_OBJECT = 90_000
+KEPT_BYTES_PER_OBJECT = 3 * 32 * 32 * 4 + 2048 * 4
 LABELS = tuple(TARGETS)  # integer label arrays: shape, colour, size, position, concept
 
 
@@ -209,8 +216,14 @@ def make_world(
     partial) or "full" (every caption names every attribute)."""
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
         raise ValueError(f"n is the number of objects and must be a whole number of at least 1, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    if n > MAX_OBJECTS:
+        raise ValueError(
+            f"make_world(n={n:,}) would need about {_gib(n * PEAK_BYTES_PER_OBJECT)} of memory while drawing "
+            f"and keep {_gib(n * KEPT_BYTES_PER_OBJECT)} (images and sounds), so it is refused before anything "
+            f"is allocated: at most {MAX_OBJECTS:,} objects (about {_gib(MAX_OBJECTS * PEAK_BYTES_PER_OBJECT)}). "
+            "The standard world has 10,000. On a machine with the memory, raise "
+            "cmkt_lib.world.MAX_OBJECTS first")
+    check_scalar(seed, "seed", Integral, min_val=0)
     noise = _check_fraction("noise", noise)
     pair_noise = _check_fraction("pair_noise", pair_noise)
     shapes = _check_names("shape", shapes, 2)
@@ -277,6 +290,13 @@ def make_world(
         group = moved[split_of[moved] == k]
         if len(group) >= 2:
             source[group] = np.roll(group, 1)
+    asked, got = len(moved), int((source != np.arange(n)).sum())
+    if got < asked and (got == 0 or asked - got > max(1, asked // 10)):
+        warnings.warn(
+            f"pair_noise={pair_noise:g} of n={n} objects asked for {asked} mis-paired caption(s) and sound(s), "
+            f"but only {got} were mis-paired: a caption moves only to another object of its own split, and "
+            "a split that draws a single one to move keeps it in place. Use a larger n (or pair_noise) for "
+            "the fraction you asked for", stacklevel=2)
 
     # 5. sounds and captions describe object source[i]
     pitch = np.array([PITCH[c] for c in COLOURS])[colour[source]]
@@ -304,6 +324,10 @@ def make_world(
         colours=colours, split_fractions=fractions,
     )
     return World(images, captions, waveforms, attributes, source.astype(np.int64), splits, config)
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2 ** 30:,.1f} GiB"
 
 
 def few_shot_indices(labels, per_class: int, seed: int = 0, pool=None) -> np.ndarray:

@@ -84,6 +84,25 @@ def test_missing_checksums_are_reported(data_copy):
         load_standard_test(data_copy)
 
 
+@pytest.mark.parametrize("garbage", ["oops", "not-a-digest  standard_test.npz", "4b0fc9df  standard_test.npz"])
+def test_garbage_line_in_checksums_is_reported(data_copy, garbage):
+    sums = data_copy / SUMS_FILE
+    sums.write_text(sums.read_text() + garbage + "\n")
+    with pytest.raises(DataIntegrityError, match=r"line 2 of .*SHA256SUMS is not '<64 hex digits>  <file name>'"):
+        load_standard_test(data_copy)
+
+
+def test_folders_in_data_are_reported(data_copy):
+    (data_copy / TEST_FILE).unlink()
+    (data_copy / TEST_FILE).mkdir()
+    with pytest.raises(DataIntegrityError, match=r"standard_test\.npz is a folder, not a file"):
+        verify(TEST_FILE, data_copy)
+    (data_copy / SUMS_FILE).unlink()
+    (data_copy / SUMS_FILE).mkdir()
+    with pytest.raises(DataIntegrityError, match=r"SHA256SUMS is a folder"):
+        data_module.expected_sums(data_copy)
+
+
 def test_regenerate_on_request_warns_and_gives_the_same_split(data_copy):
     (data_copy / TEST_FILE).write_bytes(b"not a zip")
     with pytest.warns(UserWarning, match="Regenerating"):

@@ -110,6 +110,16 @@ def test_wrong_dtypes():
         ImageEncoder()(images().numpy())
 
 
+@pytest.mark.parametrize("cls, make", [(ImageEncoder, images), (WhatWhereImageEncoder, images),
+                                       (AudioEncoder, spectrograms)])
+def test_float64_input_is_explained(cls, make):
+    # numpy arrays are float64: torch.as_tensor(world.images.astype(float)) used to fail deep in a
+    # convolution with "expected scalar type Double but found Float"
+    with pytest.raises(TypeError, match=r"dtype torch\.float32 like its weights, got torch\.float64.*x\.float\(\)"):
+        cls()(make().double())
+    assert cls()(make().double().float()).shape == (B, 128)  # the advised fix works
+
+
 def test_token_ids_outside_vocabulary():
     with pytest.raises(ValueError, match=rf"knows {VOCAB_SIZE} token ids"):
         BagOfWordsEncoder()(torch.tensor([[VOCAB_SIZE + 3, 1]]))

@@ -58,6 +58,50 @@ def test_classification_inputs_are_checked():
         accuracy("abc", P)
 
 
+def test_arguments_in_the_wrong_order_are_refused_with_the_order_named():
+    scores = np.eye(3, dtype=np.float32)[P] + 0.1
+    for fn in (accuracy, macro_f1, confusion):
+        with pytest.raises(ValueError, match=rf"looks like scores.*{fn.__name__}\(labels, predictions\).*swap"):
+            fn(scores, Y)
+        with pytest.raises(TypeError, match=rf"integer class ids.*{fn.__name__}\(labels, predictions\)"):
+            fn(P.astype(np.float32), Y)
+    with pytest.raises(ValueError, match=r"labels has 6 items but predictions has 5: they must describe the same items in the same order$"):
+        confusion(Y, P[:-1])  # notebook 09 shows this message word for word
+    with pytest.raises(ValueError, match=r"labels \(the first argument\).*row = true class"):
+        confusion(Y, P, n_classes=2)
+
+
+def test_labels_beyond_the_score_columns_are_explained():
+    scores = np.eye(3, dtype=np.float32)[P]
+    with pytest.raises(ValueError, match=r"labels go from 0 to 4, but the scores have 3 columns"):
+        accuracy(np.array([0, 0, 1, 1, 2, 4]), scores)
+
+
+def test_confusion_takes_the_number_of_classes_from_scores():
+    scores = np.eye(4, dtype=np.float32)[P]  # 4 columns although class 3 is never predicted
+    assert confusion(Y, scores).shape == (4, 4)
+    with pytest.raises(ValueError, match="scores for 4 classes but n_classes is 3"):
+        confusion(Y, scores, n_classes=3)
+    with pytest.raises(ValueError, match=r"n_classes must be >= 2"):
+        confusion(Y, P, n_classes=1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_average_precision_equals_scikit_learn_with_ties(seed):
+    from sklearn.metrics import average_precision_score
+    rng = np.random.default_rng(seed)
+    q, g = rng.integers(1, 12), rng.integers(2, 40)
+    s = np.round(rng.standard_normal((q, g)), 0 if seed % 2 else 3)  # rounded to 0 decimals: many ties
+    m = rng.random((q, g)) < rng.uniform(0.05, 0.9)
+    m[np.arange(q), rng.integers(g, size=q)] = True
+    if seed == 5:
+        s[:] = 0.0  # every item tied
+    expected = np.mean([average_precision_score(m[i], s[i]) for i in range(q)])
+    assert mean_average_precision(s, m) == pytest.approx(expected, abs=1e-12)
+    assert mean_average_precision(torch.as_tensor(s, dtype=torch.float32), torch.as_tensor(m)) == \
+        pytest.approx(np.mean([average_precision_score(m[i], s[i].astype(np.float32)) for i in range(q)]), abs=1e-6)
+
+
 def _brute_force_ap(scores, relevant):
     order = np.argsort(-scores, kind="stable")
     hits, precisions = 0, []

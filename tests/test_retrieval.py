@@ -67,6 +67,16 @@ def test_report_covers_both_directions():
     assert report["i2t_R@5"] == pytest.approx(np.mean(brute_force_ranks(sim, mask) <= 5))
 
 
+def test_default_ks_are_clipped_to_the_gallery():
+    sim, mask = random_case(3, 2, 0)
+    assert list(recall_at_k(sim, mask)) == ["R@1"]  # a gallery of 2 has no top 5
+    sim, mask = random_case(3, 7, 0)
+    assert list(recall_at_k(sim, mask)) == ["R@1", "R@5"]
+    sim, mask = random_case(7, 3, 0)
+    report = retrieval_report(sim, mask)
+    assert "a2b_R@5" not in report and "b2a_R@5" in report and "b2a_R@10" not in report
+
+
 def test_match_mask_requires_every_key_to_agree():
     q = np.array([[0, 1], [0, 2], [1, 1]])
     g = np.array([[0, 1], [1, 1], [0, 1]])
@@ -86,8 +96,10 @@ def test_retrieval_refuses_bad_inputs():
         recall_at_k(sim, mask.T)
     with pytest.raises(ValueError, match="2-D"):
         recall_at_k(sim[0], mask[0])
-    with pytest.raises(ValueError, match="gallery size 4"):
+    with pytest.raises(ValueError, match=r"each k in ks must be in \[1, 4\], got 5; .*this gallery has 4"):
         recall_at_k(sim, mask, ks=(1, 5))
+    with pytest.raises(TypeError, match=r"each k in ks must be a whole number"):
+        recall_at_k(sim, mask, ks=(1.5,))
     with pytest.raises(ValueError, match="NaN"):
         recall_at_k(np.full((3, 4), np.nan), mask)
     with pytest.raises(TypeError, match="numpy array"):

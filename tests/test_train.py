@@ -119,6 +119,39 @@ def test_accuracy():
     assert accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
 
 
+def test_accuracy_in_the_wrong_order_is_refused():
+    logits, targets = torch.tensor([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 1])
+    with pytest.raises(ValueError, match=r"logits \(N, C\) first.*look swapped.*evaluation\.accuracy"):
+        accuracy(targets, logits)
+    with pytest.raises(ValueError, match=r"logits \(N, C\) first"):  # evaluation's order: labels, predictions
+        accuracy(targets, torch.tensor([0, 0]))
+    with pytest.raises(ValueError, match=r"targets must be class ids \(N,\)"):
+        accuracy(logits, torch.tensor([0, 1, 1]))
+    with pytest.raises(TypeError, match=r"evaluation\.accuracy"):
+        accuracy(logits.numpy(), targets.numpy())
+
+
+def test_loss_class_instead_of_instance(world):
+    train, _ = loaders(world)
+    with pytest.raises(TypeError, match=r"the class CrossEntropyLoss, not a loss.*CrossEntropyLoss\(\)"):
+        fit(text_model(), train, torch.nn.CrossEntropyLoss, epochs=1, inputs=("tokens",), progress=False)
+
+
+def test_labels_out_of_range_for_the_model(world):
+    train, val = loaders(world, target="colour")  # 6 colours
+    with pytest.raises(ValueError, match=r"train_loader: the labels go from 0 to 5, but the model outputs 3 "
+                                         r"logits.*n_classes=6"):
+        fit(text_model(n_classes=3), train, epochs=1, inputs=("tokens",), progress=False)
+    with pytest.raises(ValueError, match=r"train_loader: the labels go from 0 to 5.*3 logits"):
+        fit(text_model(n_classes=3), train, torch.nn.CrossEntropyLoss(), epochs=1, inputs=("tokens",), progress=False)
+    with pytest.raises(ValueError, match=r"evaluate_accuracy: the labels go from 0 to 5.*3 logits"):
+        evaluate_accuracy(text_model(n_classes=3), val, inputs=("tokens",))
+    # a custom loss may use integer targets for something else (here: 3-D embeddings grouped by
+    # 6 labels); it is not second-guessed
+    grouped = lambda z, y: (z - F.one_hot(y, 6)[:, :3].float()).pow(2).mean()  # noqa: E731
+    fit(text_model(n_classes=3), train, grouped, epochs=1, inputs=("tokens",), progress=False)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(epochs=0), r"epochs .* whole number >= 1"),
     (dict(epochs=2.5), r"epochs"),
