@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._validate import check_scalar
 from .captions import Vocabulary
 
 _VOCAB = Vocabulary()
@@ -44,8 +45,7 @@ def _check_embedding(decoder, embedding) -> None:
 
 
 def _check_max_len(decoder, max_len) -> int:
-    if isinstance(max_len, bool) or not isinstance(max_len, Integral) or max_len < 1:
-        raise ValueError(f"max_len is the most tokens to generate and must be a whole number >= 1, got {max_len!r}")
+    check_scalar(max_len, "max_len", Integral, min_val=1, hint="it is the most tokens to generate")
     if max_len > decoder.max_len:
         raise ValueError(f"max_len={max_len} is longer than this decoder supports: it was built for captions of "
                          f"at most {decoder.max_len} tokens; ask for max_len <= {decoder.max_len} "
@@ -65,8 +65,7 @@ class CaptionDecoder(nn.Module):
         super().__init__()
         for name, value in (("embed_dim", embed_dim), ("vocab_size", vocab_size), ("hidden", hidden),
                             ("word_dim", word_dim), ("max_len", max_len)):
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+            check_scalar(value, name, Integral, min_val=1)
         self.embed_dim, self.vocab_size, self.hidden, self.max_len = embed_dim, vocab_size, hidden, max_len
         self.bos_id, self.eos_id, self.pad_id = bos_id, eos_id, pad_id
         self.words = nn.Embedding(vocab_size, word_dim, padding_idx=pad_id)
@@ -151,9 +150,7 @@ def beam_search(decoder: CaptionDecoder, embedding: torch.Tensor, beam_width: in
     beams sorted best first; a score is the sum of the log-probabilities of the beam's tokens
     up to its <eos>. With return_history, also a list (one entry per step) of (ids so far
     `(B, K, t)`, scores `(B, K)`): how the beams grew. beam_width=1 is greedy decoding."""
-    if isinstance(beam_width, bool) or not isinstance(beam_width, Integral) or beam_width < 1:
-        raise ValueError(f"beam_width is how many partial captions to keep and must be a whole number >= 1, "
-                         f"got {beam_width!r}")
+    check_scalar(beam_width, "beam_width", Integral, min_val=1, hint="it is how many partial captions to keep")
     max_len = _check_max_len(decoder, max_len)
     if beam_width > decoder.vocab_size:
         raise ValueError(f"beam_width={beam_width} is more than the {decoder.vocab_size} tokens of the vocabulary; "

@@ -112,10 +112,13 @@ def test_over_long_or_bad_max_len_and_bad_beam_width():
         greedy_decode(decoder, z, max_len=13)
     with pytest.raises(ValueError, match="longer than this decoder supports"):
         beam_search(decoder, z, beam_width=2, max_len=40)
-    with pytest.raises(ValueError, match="whole number >= 1"):
+    with pytest.raises(ValueError, match="max_len must be >= 1, got 0; it is the most tokens to generate"):
         greedy_decode(decoder, z, max_len=0)
-    for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="beam_width"):
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="beam_width must be >= 1"):
+            beam_search(decoder, z, beam_width=bad)
+    for bad in (2.5, True):  # a wrong type is a TypeError, as in scikit-learn
+        with pytest.raises(TypeError, match="beam_width must be a whole number"):
             beam_search(decoder, z, beam_width=bad)
     with pytest.raises(ValueError, match="more than the"):
         beam_search(decoder, z, beam_width=len(VOCAB) + 1, max_len=12)
@@ -133,5 +136,7 @@ def test_bad_teacher_forcing_inputs():
         decoder(z, long_tokens)
     with pytest.raises(ValueError, match=r"\(B, L - 1, V\)"):
         caption_loss(torch.zeros(4, 5, len(VOCAB)), tokens)
-    with pytest.raises(ValueError, match="positive whole number"):
+    with pytest.raises(ValueError, match="embed_dim must be >= 1, got 0"):
         CaptionDecoder(0)
+    with pytest.raises(TypeError, match="hidden must be a whole number"):
+        CaptionDecoder(8, hidden=1.5)
