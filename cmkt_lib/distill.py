@@ -10,12 +10,12 @@ another model, or onto classes it never saw.
 
 The teacher's outputs are always detached: a loss here never sends gradients into the teacher."""
 
-import math
 from numbers import Real
 
 import torch
 import torch.nn.functional as F
 
+from ._validate import check_scalar
 from .losses import check_matrix, check_normalised
 
 
@@ -48,10 +48,8 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     if student_logits.shape[1] < 2:
         raise ValueError(f"distillation needs at least 2 classes to spread probability over, "
                          f"got logits of shape {tuple(student_logits.shape)}")
-    if (isinstance(temperature, bool) or not isinstance(temperature, Real)
-            or not math.isfinite(temperature) or not temperature > 0):
-        raise ValueError(f"temperature must be a positive number (1 is a plain softmax, 2 to 8 "
-                         f"softens the teacher), got {temperature!r}")
+    check_scalar(temperature, "temperature", Real, min_val=0, include_boundaries="neither",
+                 hint="1 is a plain softmax, 2 to 8 softens the teacher")
     t = float(temperature)
     teacher_log_p = F.log_softmax(teacher_logits.detach() / t, dim=1)
     student_log_q = F.log_softmax(student_logits / t, dim=1)

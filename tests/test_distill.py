@@ -107,9 +107,14 @@ def test_bad_inputs_say_what_is_wrong(loss):
         loss(randn(0, 4), randn(0, 4))
 
 
-@pytest.mark.parametrize("temperature", [0, -1.0, float("inf"), True, "2"])
-def test_bad_temperature_is_refused(temperature):
-    with pytest.raises(ValueError, match="temperature must be a positive number"):
+@pytest.mark.parametrize("temperature, error, message", [
+    (0, ValueError, r"temperature must be > 0, got 0; 1 is a plain softmax"),
+    (-1.0, ValueError, "temperature must be > 0"),
+    (float("inf"), ValueError, "temperature must be a finite number"),
+    (True, TypeError, "temperature must be a number"),  # a wrong type is a TypeError, as in scikit-learn
+    ("2", TypeError, "temperature must be a number")])
+def test_bad_temperature_is_refused(temperature, error, message):
+    with pytest.raises(error, match=message):
         distillation_loss(randn(2, 3), randn(2, 3), temperature)
 
 
