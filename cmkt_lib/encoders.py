@@ -13,6 +13,7 @@ in seconds on a laptop CPU."""
 import torch
 from torch import nn
 
+from ._validate import check_scalar
 from .captions import Vocabulary
 
 VOCAB_SIZE = len(Vocabulary())  # the course's closed caption vocabulary (pad id 0)
@@ -26,9 +27,7 @@ def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
 
 
 def _check_out_dim(out_dim) -> int:
-    if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
-        raise ValueError(f"out_dim is the length of each feature vector and must be a positive integer, got {out_dim!r}")
-    return out_dim
+    return check_scalar(out_dim, "out_dim", int, min_val=1, hint="it is the length of each feature vector")
 
 
 def _check_device(module: nn.Module, x: torch.Tensor, name: str) -> None:
@@ -224,8 +223,7 @@ class Classifier(nn.Module):
         super().__init__()
         if not hasattr(encoder, "out_dim"):
             raise TypeError("Classifier needs an encoder with an .out_dim attribute, such as ImageEncoder()")
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer of at least 2, got {n_classes!r}")
+        check_scalar(n_classes, "n_classes", int, min_val=2)
         self.encoder = encoder
         self.head = nn.Linear(encoder.out_dim, n_classes)
 

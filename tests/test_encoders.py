@@ -138,8 +138,10 @@ def test_device_mismatch_is_explained():
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="out_dim"):
         ImageEncoder(out_dim=0)
-    with pytest.raises(ValueError, match="n_classes"):
+    with pytest.raises(ValueError, match="n_classes must be >= 2, got 1"):
         Classifier(ImageEncoder(), 1)
+    with pytest.raises(TypeError, match="out_dim must be a whole number"):
+        ImageEncoder(out_dim=2.0)
     with pytest.raises(TypeError, match="out_dim attribute"):
         Classifier(torch.nn.Linear(3, 3), 3)
     with pytest.raises(TypeError, match="nn.Module"):
