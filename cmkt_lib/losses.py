@@ -129,10 +129,8 @@ class LogitScale(nn.Module):
 
     def __init__(self, temperature: float = DEFAULT_TEMPERATURE, max_scale: float = MAX_SCALE, learnable: bool = True):
         super().__init__()
-        if isinstance(temperature, bool) or not isinstance(temperature, Real) or not temperature > 0:
-            raise ValueError(f"temperature must be a positive number, got {temperature!r}")
-        if isinstance(max_scale, bool) or not isinstance(max_scale, Real) or not max_scale > 0:
-            raise ValueError(f"max_scale must be a positive number, got {max_scale!r}")
+        check_scalar(temperature, "temperature", Real, min_val=0, include_boundaries="neither", hint="CLIP uses 0.07")
+        check_scalar(max_scale, "max_scale", Real, min_val=0, include_boundaries="neither", hint="CLIP uses 100")
         if 1.0 / temperature > max_scale:
             raise ValueError(
                 f"temperature {temperature} gives a scale 1/{temperature} = {1 / temperature:.4g} above "
@@ -166,8 +164,7 @@ def weight_decay_groups(model: nn.Module, weight_decay: float) -> list:
     LogitScale. Use as `torch.optim.AdamW(weight_decay_groups(model, 0.01), lr=...)`."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch nn.Module, got {type(model).__name__}")
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, Real) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    check_scalar(weight_decay, "weight_decay", Real, min_val=0)
     exempt = {id(p) for m in model.modules() if isinstance(m, LogitScale) for p in m.parameters()}
     decay, no_decay = [], []
     for p in model.parameters():
@@ -187,8 +184,7 @@ def triplet_loss(a: torch.Tensor, b: torch.Tensor, margin: float = 0.2, positive
     for image i) + [margin - s_ii + max_{j != i} s_ji]_+ (hardest image for caption i),
     averaged over the batch. Entries where `positive_mask` is True are matches, never negatives."""
     check_pairs(a, b)
-    if isinstance(margin, bool) or not isinstance(margin, Real) or not math.isfinite(margin) or margin < 0:
-        raise ValueError(f"margin must be a number >= 0 (VSE++ uses 0.2), got {margin!r}")
+    check_scalar(margin, "margin", Real, min_val=0, hint="VSE++ uses 0.2")
     batch = a.shape[0]
     if positive_mask is None:
         mask = torch.eye(batch, dtype=torch.bool, device=a.device)

@@ -154,8 +154,10 @@ def test_logit_scale_starts_at_clip_value_and_is_clamped_at_100():
 
 
 def test_logit_scale_rejects_bad_temperatures():
-    with pytest.raises(ValueError, match="positive number"):
+    with pytest.raises(ValueError, match="temperature must be > 0, got 0; CLIP uses 0.07"):
         LogitScale(temperature=0)
+    with pytest.raises(TypeError, match="max_scale must be a number"):  # a wrong type: TypeError, as in scikit-learn
+        LogitScale(max_scale="100")
     with pytest.raises(ValueError, match="above max_scale"):
         LogitScale(temperature=0.001)
 
@@ -207,8 +209,12 @@ def test_bad_masks_and_scales_are_refused():
         triplet_loss(a, b, 0.2, positive_mask=torch.eye(4, dtype=torch.bool))
     with pytest.raises(ValueError, match="no negative"):
         triplet_loss(a, b, 0.2, positive_mask=torch.ones(3, 3, dtype=torch.bool))
-    with pytest.raises(ValueError, match="margin"):
+    with pytest.raises(ValueError, match=r"margin must be >= 0, got -0.1; VSE\+\+ uses 0.2"):
         triplet_loss(a, b, -0.1)
+    with pytest.raises(TypeError, match="margin must be a number"):
+        triplet_loss(a, b, True)
+    with pytest.raises(TypeError, match="weight_decay must be a number"):
+        weight_decay_groups(TwoTowers(), "0.01")
     with pytest.raises(TypeError, match="logit_scale"):
         info_nce_loss(a, b, "hot")
     with pytest.raises(ValueError, match="single number"):
