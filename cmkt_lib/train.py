@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._validate import check_scalar
+
 
 def _to(batch: dict, keys, device) -> list:
     return [batch[k].to(device, non_blocking=True) for k in keys]
@@ -191,15 +193,13 @@ def fit(model: nn.Module, train_loader, loss_fn=None, *, epochs: int, lr: float 
     best_epoch (1-based), epochs_run, seconds. The model is left in eval mode."""
     _check_model(model)
     inputs = _check_keys(inputs, target)
-    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
-        raise ValueError(f"epochs is the number of passes over the data and must be a whole number >= 1, got {epochs!r}")
-    if optimizer is None and (isinstance(lr, bool) or not isinstance(lr, Real) or not lr > 0 or not math.isfinite(lr)):
-        raise ValueError(f"lr (the learning rate) must be a positive number such as 1e-3, got {lr!r}")
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, Real) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    check_scalar(epochs, "epochs", Integral, min_val=1, hint="it is the number of passes over the data")
+    if optimizer is None:
+        check_scalar(lr, "lr", Real, min_val=0, include_boundaries="neither", hint="the learning rate, such as 1e-3")
+    check_scalar(weight_decay, "weight_decay", Real, min_val=0)
     if patience is not None:
-        if isinstance(patience, bool) or not isinstance(patience, Integral) or patience < 1:
-            raise ValueError(f"patience must be None or a whole number >= 1 (epochs without improvement), got {patience!r}")
+        check_scalar(patience, "patience", Integral, min_val=1,
+                     hint="the epochs without improvement before stopping, or None to train every epoch")
         if val_loader is None:
             raise ValueError("early stopping (patience=...) watches the validation data: pass val_loader too")
     metric = _check_metric(metric)

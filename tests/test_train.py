@@ -153,12 +153,12 @@ def test_labels_out_of_range_for_the_model(world):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(epochs=0), r"epochs .* whole number >= 1"),
-    (dict(epochs=2.5), r"epochs"),
-    (dict(epochs=1, lr=0), r"lr \(the learning rate\) must be a positive number"),
-    (dict(epochs=1, lr=-1e-3), r"positive number"),
+    (dict(epochs=0), r"epochs must be >= 1, got 0; it is the number of passes over the data"),
+    (dict(epochs=1, lr=0), r"lr must be > 0, got 0; the learning rate, such as 1e-3"),
+    (dict(epochs=1, lr=-1e-3), r"lr must be > 0"),
+    (dict(epochs=1, lr=float("nan")), r"lr must be a finite number"),
     (dict(epochs=1, patience=2), r"pass val_loader too"),
-    (dict(epochs=1, patience=0), r"patience must be None or a whole number"),
+    (dict(epochs=1, patience=0), r"patience must be >= 1, got 0; .* or None"),
     (dict(epochs=1, metric="f1"), r"metric must be None"),
     (dict(epochs=1, metric="accuracy"), r"pass val_loader too"),
     (dict(epochs=1, weight_decay=-1), r"weight_decay"),
@@ -168,6 +168,21 @@ def test_bad_arguments(world, kwargs, match):
     train, _ = loaders(world)
     kwargs = {"inputs": ("tokens",), **kwargs}
     with pytest.raises(ValueError, match=match):
+        fit(text_model(), train, progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(epochs=2.5), r"epochs must be a whole number, got 2.5"),
+    (dict(epochs=True), r"epochs must be a whole number, got True"),
+    (dict(epochs=1, lr="1e-3"), r"lr must be a number"),
+    (dict(epochs=1, weight_decay=None), r"weight_decay must be a number"),
+    (dict(epochs=1, patience=1.5), r"patience must be a whole number"),
+])
+def test_arguments_of_the_wrong_type(world, kwargs, match):
+    """A wrong type is a TypeError, as in scikit-learn."""
+    train, _ = loaders(world)
+    kwargs = {"inputs": ("tokens",), **kwargs}
+    with pytest.raises(TypeError, match=match):
         fit(text_model(), train, progress=False, **kwargs)
 
 
