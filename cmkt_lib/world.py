@@ -129,12 +129,6 @@ def _check_target(target: str) -> None:
         raise ValueError(f"unknown target {target!r}; choose one of {list(TARGETS)}")
 
 
-def _check_fraction(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}")
-    return float(value)
-
-
 def _check_names(target: str, values, minimum: int) -> tuple:
     if isinstance(values, str):
         values = (values,)
@@ -214,8 +208,7 @@ def make_world(
     are exchanged only within a split, so no held-out object's caption or sound reaches
     train/val/test and no test caption reaches train. caption_style: "varied" (some captions are
     partial) or "full" (every caption names every attribute)."""
-    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
-        raise ValueError(f"n is the number of objects and must be a whole number of at least 1, got {n!r}")
+    check_scalar(n, "n", Integral, min_val=1, hint="it is the number of objects")
     if n > MAX_OBJECTS:
         raise ValueError(
             f"make_world(n={n:,}) would need about {_gib(n * PEAK_BYTES_PER_OBJECT)} of memory while drawing "
@@ -224,8 +217,8 @@ def make_world(
             "The standard world has 10,000. On a machine with the memory, raise "
             "cmkt_lib.world.MAX_OBJECTS first")
     check_scalar(seed, "seed", Integral, min_val=0)
-    noise = _check_fraction("noise", noise)
-    pair_noise = _check_fraction("pair_noise", pair_noise)
+    noise = float(check_scalar(noise, "noise", Real, min_val=0, max_val=1))
+    pair_noise = float(check_scalar(pair_noise, "pair_noise", Real, min_val=0, max_val=1))
     shapes = _check_names("shape", shapes, 2)
     colours = _check_names("colour", colours, 2)
     combos, held_shapes = _check_holdout(holdout_combos, holdout_shapes, shapes, colours)
@@ -336,8 +329,7 @@ def few_shot_indices(labels, per_class: int, seed: int = 0, pool=None) -> np.nda
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}")
-    if isinstance(per_class, bool) or not isinstance(per_class, Integral) or per_class < 1:
-        raise ValueError(f"per_class must be a whole number >= 1, got {per_class!r}")
+    check_scalar(per_class, "per_class", Integral, min_val=1, hint="it is how many items to draw of each class")
     pool = np.arange(len(labels)) if pool is None else np.asarray(pool, dtype=np.int64)
     rng = np.random.default_rng(seed)
     chosen = []

@@ -172,12 +172,11 @@ def test_subset_keeps_alignment(world):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(n=-5), "at least 1"),
-        (dict(n=0), "at least 1"),
-        (dict(n=2.5), "whole number"),
+        (dict(n=-5), "n must be >= 1, got -5; it is the number of objects"),
+        (dict(n=0), "n must be >= 1"),
         (dict(n=10, seed=-1), "seed"),
-        (dict(n=10, noise=1.5), "noise must be a number between 0 and 1"),
-        (dict(n=10, pair_noise=-0.1), "pair_noise must be a number between 0 and 1"),
+        (dict(n=10, noise=1.5), r"noise must be in \[0, 1\], got 1.5"),
+        (dict(n=10, pair_noise=-0.1), r"pair_noise must be in \[0, 1\]"),
         (dict(n=10, shapes=("circle", "hexagon")), "unknown shape 'hexagon'; allowed values"),
         (dict(n=10, holdout_combos=[("star", "pink")]), "unknown colour 'pink'"),
         (dict(n=10, holdout_combos=["star"]), r"\(shape, colour\) pair"),
@@ -192,6 +191,17 @@ def test_bad_arguments_say_what_is_allowed(kwargs, message):
         make_world(**kwargs)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(n=2.5), "n must be a whole number"),
+    (dict(n=True), "n must be a whole number"),
+    (dict(n=10, noise="0.1"), "noise must be a number"),
+    (dict(n=10, pair_noise=False), "pair_noise must be a number"),
+])
+def test_arguments_of_the_wrong_type_are_type_errors(kwargs, message):
+    with pytest.raises(TypeError, match=message):  # as in scikit-learn
+        make_world(**kwargs)
+
+
 def test_few_shot_indices():
     labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
     idx = few_shot_indices(labels, 2, seed=0)
@@ -199,8 +209,10 @@ def test_few_shot_indices():
     assert np.array_equal(idx, few_shot_indices(labels, 2, seed=0))
     with pytest.raises(ValueError, match="fewer than the 4 per class"):
         few_shot_indices(labels, 4)
-    with pytest.raises(ValueError, match="per_class"):
+    with pytest.raises(ValueError, match="per_class must be >= 1, got 0"):
         few_shot_indices(labels, 0)
+    with pytest.raises(TypeError, match="per_class must be a whole number"):
+        few_shot_indices(labels, 1.0)
     with pytest.raises(ValueError, match="1-D integer"):
         few_shot_indices(labels.astype(float), 1)
 
