@@ -2,9 +2,10 @@
 JSON object of what it measured, so tools can read the numbers back from the notebook."""
 
 import json
-import math
 from numbers import Real
 from pathlib import Path
+
+from ._validate import check_scalar
 
 HEADLINE_TAG = "headline"
 
@@ -21,8 +22,7 @@ def show_headline(numbers: dict) -> dict:
             raise ValueError(f"headline names must be non-empty strings, got {name!r}")
         if hasattr(value, "item"):  # numpy or torch scalar
             value = value.item()
-        if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-            raise ValueError(f"headline {name!r} must be a finite number, got {value!r}")
+        check_scalar(value, f"headline {name!r}", Real)
         clean[name] = int(value) if isinstance(value, int) else float(value)
     print(json.dumps(clean, sort_keys=True))
     return clean

@@ -13,15 +13,15 @@ def test_show_headline_prints_one_json_line(capsys):
     assert isinstance(out["n"], int)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({}, "non-empty dict"),
-    ({"x": float("nan")}, "finite number"),
-    ({"x": "high"}, "finite number"),
-    ({"x": True}, "finite number"),
-    ({"": 1}, "non-empty strings"),
+@pytest.mark.parametrize("bad, error, message", [
+    ({}, ValueError, "non-empty dict"),
+    ({"x": float("nan")}, ValueError, "headline 'x' must be a finite number, got nan"),
+    ({"x": "high"}, TypeError, "headline 'x' must be a number, got 'high'"),  # a wrong type: TypeError
+    ({"x": True}, TypeError, "headline 'x' must be a number, got True"),
+    ({"": 1}, ValueError, "non-empty strings"),
 ])
-def test_bad_headlines(bad, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_headlines(bad, error, message):
+    with pytest.raises(error, match=message):
         show_headline(bad)
 
 
