@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch, Patch
 
+from ._validate import check_scalar
 from .captions import Vocabulary
 from .sound import SAMPLE_RATE, log_mel_spectrogram
 from .world import World
@@ -34,8 +35,7 @@ def object_views_figure(world: World, i: int, vocab: Vocabulary | None = None) -
     if not isinstance(world, World):
         raise TypeError(f"world must be a cmkt_lib World (from make_world or standard_world), "
                         f"got {type(world).__name__}")
-    if isinstance(i, bool) or not isinstance(i, Integral):
-        raise ValueError(f"i must be a whole number, the index of one object, got {i!r}")
+    check_scalar(i, "i", Integral, hint="the index of one object")
     if not 0 <= i < len(world):
         raise ValueError(f"object {i} does not exist: this world has {len(world)} objects, "
                          f"numbered 0 to {len(world) - 1}")

@@ -67,10 +67,12 @@ def test_object_views_defaults_to_the_course_vocabulary(world):
     assert fig._suptitle.get_text().startswith("object 3:")
 
 
-@pytest.mark.parametrize("i, words", [(50, "this world has 50 objects"), (-1, "does not exist"),
-                                      (2.0, "whole number"), (True, "whole number")])
-def test_object_views_says_which_index_is_wrong(world, i, words):
-    with pytest.raises(ValueError, match=words):
+@pytest.mark.parametrize("i, error, words", [
+    (50, ValueError, "this world has 50 objects"), (-1, ValueError, "does not exist"),
+    (2.0, TypeError, "i must be a whole number, got 2.0"),  # a wrong type: TypeError, as in scikit-learn
+    (True, TypeError, "i must be a whole number, got True")])
+def test_object_views_says_which_index_is_wrong(world, i, error, words):
+    with pytest.raises(error, match=words):
         object_views_figure(world, i)
 
 
