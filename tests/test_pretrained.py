@@ -68,8 +68,10 @@ def test_embed_texts_rejects_a_bare_string_and_empty_lists():
         embed_texts(None, "a red circle")
     with pytest.raises(ValueError, match="non-empty list of strings"):
         embed_texts(None, [])
-    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         embed_texts(None, ["a red circle"], batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be a whole number"):  # as in scikit-learn
+        embed_texts(None, ["a red circle"], batch_size=32.0)
 
 
 @needs_model
