@@ -35,12 +35,6 @@ def _check_modalities(modalities) -> tuple:
     return modalities
 
 
-def _check_rate(p) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-        raise ValueError(f"modality_dropout is a probability in [0, 1), got {p!r}")
-    return float(p)
-
-
 def modality_mask(batch_size: int, n_modalities: int, p: float, device=None) -> torch.Tensor:
     """Float `(B, M)`: 1 keeps a modality of an example, 0 drops it; each is dropped
     independently with probability p (kept values are not rescaled)."""
@@ -54,7 +48,9 @@ class _Fusion(nn.Module):
         super().__init__()
         self.modalities = _check_modalities(modalities)
         self.inputs = tuple(MODALITY_INPUTS[m] for m in self.modalities)
-        self.modality_dropout = _check_rate(modality_dropout)
+        check_scalar(modality_dropout, "modality_dropout", (int, float), min_val=0, max_val=1,
+                     include_boundaries="left", hint="it is a probability")
+        self.modality_dropout = float(modality_dropout)
         self.absent = frozenset()
 
     @contextmanager

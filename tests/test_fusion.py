@@ -139,8 +139,10 @@ def test_dict_dataset_feeds_fit():
 def test_bad_inputs():
     with pytest.raises(ValueError, match=r"modalities must be distinct names"):
         EarlyFusion(3, modalities=("image", "smell"))
-    with pytest.raises(ValueError, match=r"modality_dropout is a probability"):
+    with pytest.raises(ValueError, match=r"modality_dropout must be in \[0, 1\), got 1.0; it is a probability"):
         EarlyFusion(3, modality_dropout=1.0)
+    with pytest.raises(TypeError, match=r"modality_dropout must be"):  # a wrong type: TypeError, as in scikit-learn
+        EarlyFusion(3, modality_dropout=True)
     with pytest.raises(TypeError, match=r"encoders must be a dict"):
         IntermediateFusion([ImageEncoder()], 3)
     with pytest.raises(TypeError, match=r"out_dim attribute"):
