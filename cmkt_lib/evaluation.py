@@ -227,8 +227,7 @@ def mean_ci(values, confidence: float = 0.95) -> tuple:
         raise ValueError(f"an interval needs at least 2 values (e.g. 2 seeds), got {len(v)}: run more seeds")
     if not np.isfinite(v).all():
         raise ValueError("values contain NaN or infinite numbers; check the runs that produced them")
-    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number between 0 and 1 (e.g. 0.95), got {confidence!r}")
+    check_scalar(confidence, "confidence", Real, min_val=0, max_val=1, include_boundaries="neither", hint="e.g. 0.95")
     n, mean = len(v), float(v.mean())
     sem = float(v.std(ddof=1)) / math.sqrt(n)
     try:

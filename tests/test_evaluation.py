@@ -201,7 +201,9 @@ def test_mean_ci_is_the_student_t_interval():
 def test_mean_ci_inputs_are_checked():
     with pytest.raises(ValueError, match="at least 2 values"):
         mean_ci([0.7])
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\), got 95; e.g. 0.95"):
         mean_ci([0.7, 0.8], confidence=95)
+    with pytest.raises(TypeError, match="confidence must be a number"):  # a wrong type: TypeError, as in scikit-learn
+        mean_ci([0.7, 0.8], confidence="95%")
     with pytest.raises(ValueError, match="NaN"):
         mean_ci([0.7, float("nan")])
