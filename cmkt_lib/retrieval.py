@@ -147,8 +147,7 @@ def alignment(a: torch.Tensor, b: torch.Tensor, alpha: float = 2.0) -> float:
     _check_paired(a, b)
     if a.shape != b.shape:
         raise ValueError(f"alignment needs paired rows: a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not alpha > 0:
-        raise ValueError(f"alpha must be a positive number, got {alpha!r}")
+    check_scalar(alpha, "alpha", Real, min_val=0, include_boundaries="neither", hint="Wang & Isola use 2")
     return (a.detach() - b.detach()).norm(dim=1).pow(alpha).mean().item()
 
 
@@ -159,7 +158,6 @@ def uniformity(x: torch.Tensor, t: float = 2.0) -> float:
     check_normalised(x, "x")
     if x.shape[0] < 2:
         raise ValueError("uniformity needs at least 2 embeddings to compare")
-    if isinstance(t, bool) or not isinstance(t, Real) or not t > 0:
-        raise ValueError(f"t must be a positive number, got {t!r}")
+    check_scalar(t, "t", Real, min_val=0, include_boundaries="neither", hint="Wang & Isola use 2")
     sq_dist = torch.pdist(x.detach().double()).pow(2)
     return (torch.logsumexp(-t * sq_dist, dim=0) - np.log(len(sq_dist))).item()

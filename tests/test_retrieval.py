@@ -153,5 +153,7 @@ def test_diagnostics_refuse_bad_inputs():
         uniformity(a * 2)
     with pytest.raises(ValueError, match="at least 2"):
         uniformity(a[:1])
-    with pytest.raises(ValueError, match="positive number"):
+    with pytest.raises(ValueError, match="t must be > 0, got 0; Wang & Isola use 2"):
         uniformity(a, t=0)
+    with pytest.raises(TypeError, match="alpha must be a number"):  # a wrong type: TypeError, as in scikit-learn
+        alignment(a, a, alpha="2")
