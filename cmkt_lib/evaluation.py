@@ -57,7 +57,7 @@ def _predicted_classes(labels, predictions, fn: str = "accuracy"):
     """Labels (N,) and predicted class ids (N,); scores (N, C) are turned into their argmax.
     `fn` names the calling function in the messages, with its argument order."""
     order = (f"{fn}(labels, predictions) takes the true class ids first and the predictions second "
-             "(scikit-learn's order; cmkt_lib.train.accuracy(outputs, targets) is the other way round)")
+             "(scikit-learn's order; cmkt_lib.train.logit_accuracy(outputs, targets) is the other way round)")
     first = _numpy(labels, "labels")
     if first.ndim == 2 and np.issubdtype(first.dtype, np.floating):
         raise ValueError(f"the first argument has shape {first.shape} and holds floats: it looks like scores "
@@ -91,7 +91,7 @@ def accuracy(labels, predictions) -> float:
 
     labels int `(N,)`; predictions int `(N,)` or scores `(N, C)` (the argmax is taken).
     Argument order: (labels, predictions), as scikit-learn's accuracy_score(y_true, y_pred).
-    `cmkt_lib.train.accuracy(outputs, targets)` takes them the other way round, as a loss does;
+    `cmkt_lib.train.logit_accuracy(outputs, targets)` takes them the other way round, as a loss does;
     scores given first here are refused with a message that says so."""
     y, p = _predicted_classes(labels, predictions, "accuracy")
     return float(accuracy_score(y, p))

@@ -79,10 +79,13 @@ def check_positive_mask(positive_mask, batch: int, device) -> torch.Tensor:
     return positive_mask
 
 
-def info_nce_loss(a: torch.Tensor, b: torch.Tensor, logit_scale, positive_mask=None) -> torch.Tensor:
+def info_nce_loss(a: torch.Tensor, b: torch.Tensor, log_scale, positive_mask=None) -> torch.Tensor:
     """Symmetric InfoNCE of paired, L2-normalised embeddings a, b `(B, D)`; a scalar.
 
-    logits = exp(logit_scale) * a @ b.T (logit_scale is the log of the inverse temperature:
+    `log_scale` is named for what it is, the log of 1/temperature (open_clip passes the scale
+    itself, exponentiated, as `logit_scale`; `LogitScale()()` here returns its log).
+
+    logits = exp(log_scale) * a @ b.T (log_scale is the log of the inverse temperature:
     log(1/0.07) = 2.66 for CLIP's start, log(100) = 4.61 at its cap; LogitScale()() gives it).
     A plain Python number between 0 and 1 is refused, since it is almost surely a temperature.
     The a->b term is the cross-entropy of each row against its match, the b->a term the same on
@@ -90,23 +93,23 @@ def info_nce_loss(a: torch.Tensor, b: torch.Tensor, logit_scale, positive_mask=N
     matches b_j, diagonal True) each row's target is "any of its matches":
     -log(sum_{j matches i} e^{l_ij} / sum_j e^{l_ij}), so a duplicate is never pushed away."""
     check_pairs(a, b)
-    if isinstance(logit_scale, torch.Tensor):
-        if logit_scale.numel() != 1:
-            raise ValueError(f"logit_scale must be a single number, got a tensor of shape {tuple(logit_scale.shape)}")
-        if not torch.isfinite(logit_scale).all():
-            raise ValueError("logit_scale is NaN or infinite; check the LogitScale parameter")
-        logit_scale = logit_scale.reshape(())
+    if isinstance(log_scale, torch.Tensor):
+        if log_scale.numel() != 1:
+            raise ValueError(f"log_scale must be a single number, got a tensor of shape {tuple(log_scale.shape)}")
+        if not torch.isfinite(log_scale).all():
+            raise ValueError("log_scale is NaN or infinite; check the LogitScale parameter")
+        log_scale = log_scale.reshape(())
     else:
-        check_scalar(logit_scale, "logit_scale", Real,
+        check_scalar(log_scale, "log_scale", Real,
                      hint="it is the LOG of 1/temperature, a number or a one-element tensor")
-        if 0 < logit_scale < 1:
+        if 0 < log_scale < 1:
             raise ValueError(
-                f"logit_scale={logit_scale!r} looks like a temperature, but this argument is the LOG of "
-                f"1/temperature: for a temperature of {logit_scale} pass math.log(1 / {logit_scale}) = "
-                f"{math.log(1 / logit_scale):.4g}, or use LogitScale(temperature={logit_scale})(). "
-                f"(To really use a log scale of {logit_scale}, i.e. a temperature of "
-                f"{math.exp(-logit_scale):.3g}, pass it as a tensor: torch.tensor({logit_scale}).)")
-    scale = logit_scale.exp() if isinstance(logit_scale, torch.Tensor) else math.exp(logit_scale)
+                f"log_scale={log_scale!r} looks like a temperature, but this argument is the LOG of "
+                f"1/temperature: for a temperature of {log_scale} pass math.log(1 / {log_scale}) = "
+                f"{math.log(1 / log_scale):.4g}, or use LogitScale(temperature={log_scale})(). "
+                f"(To really use a log scale of {log_scale}, i.e. a temperature of "
+                f"{math.exp(-log_scale):.3g}, pass it as a tensor: torch.tensor({log_scale}).)")
+    scale = log_scale.exp() if isinstance(log_scale, torch.Tensor) else math.exp(log_scale)
     logits = scale * a @ b.T  # (B, B): row i = a_i against every b_j
     if positive_mask is None:
         target = torch.arange(a.shape[0], device=a.device)

@@ -107,28 +107,29 @@ def _is_class_loss(loss_fn) -> bool:
     return loss_fn is F.cross_entropy or loss_fn is F.nll_loss or isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss))
 
 
-def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+def logit_accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     """Fraction of rows whose largest logit is the target class: logits `(N, C)`, targets `(N,)`.
 
-    Argument order: (outputs, targets), as a loss takes them. `cmkt_lib.evaluation.accuracy`
-    takes (labels, predictions), as scikit-learn does; a call in the wrong order is refused."""
+    Argument order: (outputs, targets), as a loss takes them; the name says it reads logits.
+    `cmkt_lib.evaluation.accuracy` takes (labels, predictions), as scikit-learn does; a call in the
+    wrong order is refused."""
     if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
-        raise TypeError(f"train.accuracy(outputs, targets) takes two tensors, got {type(outputs).__name__} "
+        raise TypeError(f"train.logit_accuracy(outputs, targets) takes two tensors, got {type(outputs).__name__} "
                         f"and {type(targets).__name__}; for numpy arrays use "
                         "cmkt_lib.evaluation.accuracy(labels, predictions)")
     if outputs.ndim != 2 or not outputs.is_floating_point():
         swapped = " - the arguments look swapped" if targets.ndim == 2 else ""
         raise ValueError(
-            f"train.accuracy(outputs, targets) takes the logits (N, C) first and the class ids (N,) "
+            f"train.logit_accuracy(outputs, targets) takes the logits (N, C) first and the class ids (N,) "
             f"second, got a first argument of shape {tuple(outputs.shape)} and dtype {outputs.dtype}"
             f"{swapped}. (cmkt_lib.evaluation.accuracy is the one that takes (labels, predictions).)")
     if targets.ndim != 1 or len(targets) != len(outputs):
-        raise ValueError(f"train.accuracy(outputs, targets): targets must be class ids (N,) for the "
+        raise ValueError(f"train.logit_accuracy(outputs, targets): targets must be class ids (N,) for the "
                          f"N={len(outputs)} rows of outputs, got shape {tuple(targets.shape)}")
     return (outputs.argmax(dim=1) == targets).float().mean().item()
 
 
-METRICS = {"accuracy": accuracy}
+METRICS = {"accuracy": logit_accuracy}
 
 
 def _check_metric(metric):
@@ -324,7 +325,7 @@ def evaluate_accuracy(model: nn.Module, loader, *, inputs=("image",), target: st
     if logits.ndim != 2 or len(logits) != len(labels):
         raise ValueError(f"expected logits (N, classes) for N={len(labels)} items, got {tuple(logits.shape)}")
     _check_class_targets(logits, labels, "evaluate_accuracy")
-    return accuracy(logits, labels)
+    return logit_accuracy(logits, labels)
 
 
 def extract_features(encoder: nn.Module, loader, *, inputs=("image",), target: str | None = "label",

@@ -215,19 +215,19 @@ def test_bad_masks_and_scales_are_refused():
         triplet_loss(a, b, True)
     with pytest.raises(TypeError, match="weight_decay must be a number"):
         weight_decay_groups(TwoTowers(), "0.01")
-    with pytest.raises(TypeError, match="logit_scale"):
+    with pytest.raises(TypeError, match="log_scale"):
         info_nce_loss(a, b, "hot")
     with pytest.raises(ValueError, match="single number"):
         info_nce_loss(a, b, torch.ones(2))
 
 
-def test_a_temperature_passed_as_logit_scale_is_refused():
+def test_a_temperature_passed_as_log_scale_is_refused():
     a, b = unit(3, 2), unit(3, 2, seed=1)
     with pytest.raises(ValueError, match=r"looks like a temperature.*LOG of 1/temperature.*math\.log\(1 / 0\.07\) = 2\.659"):
         info_nce_loss(a, b, 0.07)
     with pytest.raises(ValueError, match=r"finite"):
         info_nce_loss(a, b, float("inf"))
-    with pytest.raises(TypeError, match=r"logit_scale must be a number"):
+    with pytest.raises(TypeError, match=r"log_scale must be a number"):
         info_nce_loss(a, b, True)
     # the advised fixes work, and a tensor is taken at its word
     assert info_nce_loss(a, b, math.log(1 / 0.07)).item() == pytest.approx(

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from cmkt_lib import WorldDataset, make_world
 from cmkt_lib.encoders import BagOfWordsEncoder, Classifier, ImageEncoder
-from cmkt_lib.train import accuracy, evaluate_accuracy, extract_features, fit, predict
+from cmkt_lib.train import evaluate_accuracy, logit_accuracy, extract_features, fit, predict
 
 
 @pytest.fixture(scope="module")
@@ -116,19 +116,19 @@ def test_predict_and_features(world):
 
 
 def test_accuracy():
-    assert accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
+    assert logit_accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0]]), torch.tensor([0, 1, 1])) == pytest.approx(2 / 3)
 
 
 def test_accuracy_in_the_wrong_order_is_refused():
     logits, targets = torch.tensor([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 1])
     with pytest.raises(ValueError, match=r"logits \(N, C\) first.*look swapped.*evaluation\.accuracy"):
-        accuracy(targets, logits)
+        logit_accuracy(targets, logits)
     with pytest.raises(ValueError, match=r"logits \(N, C\) first"):  # evaluation's order: labels, predictions
-        accuracy(targets, torch.tensor([0, 0]))
+        logit_accuracy(targets, torch.tensor([0, 0]))
     with pytest.raises(ValueError, match=r"targets must be class ids \(N,\)"):
-        accuracy(logits, torch.tensor([0, 1, 1]))
+        logit_accuracy(logits, torch.tensor([0, 1, 1]))
     with pytest.raises(TypeError, match=r"evaluation\.accuracy"):
-        accuracy(logits.numpy(), targets.numpy())
+        logit_accuracy(logits.numpy(), targets.numpy())
 
 
 def test_loss_class_instead_of_instance(world):
