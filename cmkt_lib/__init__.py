@@ -29,10 +29,11 @@ Measuring
 Exercises and the rest
     checks      the exercises' self-checks (CHECKS)                                 01-12
     headline    each notebook's closing headline numbers                            00 (every notebook)
+    sweeps      stored seed sweeps: record_run, load_sweep, intervals over seeds    02-05
     device      picks CUDA, MPS or the CPU                                          00
     plots       drawings whose code teaches nothing about transfer                  01
 
-Not teaching: `cmkt_lib.tools` (bench, runner, student, grade, links, course) is the course's
+Not teaching: `cmkt_lib.tools` (bench, runner, sweep, student, grade, links, course) is the course's
 tooling; no teaching module imports it. `cmkt_lib/bench.py` only forwards to `cmkt_lib.tools.bench`
 for the commands written in the notebooks."""
 

@@ -1,0 +1,161 @@
+"""Seed sweeps: the same notebook run with several seeds, stored in results/sweeps/.
+
+One run of a notebook is one draw: another seed (initialisation, batch order, every random
+choice) gives other numbers. A comparison is only worth stating if it holds across draws, so the
+notebooks that compare methods lean on a stored sweep: `python -m cmkt_lib.tools.sweep NN` runs
+notebook NN once per seed and records the numbers each run passed to `record_run`. Three or more
+seeds take longer than a notebook should, so the sweep is stored, with a hash of the code that made
+it (tests fail when the code changes and the sweep is not remade), and each notebook checks that
+its own live run falls where the stored runs say a new run should.
+
+    run = record_run({"late": 0.91, "early": 0.85})   # in the notebook: this run's numbers
+    sweep = load_sweep("03_multimodal_network")        # the stored runs (cells tagged stored-sweep)
+    sweep.table(["late", "early"])                     # mean, interval, min, max over seeds
+    sweep.check_live(run, globals())                   # this run inside the prediction interval
+
+Cells that read the stored sweep are tagged `stored-sweep`; the sweep tool leaves them out when it
+makes the sweep (a sweep cannot depend on itself)."""
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP_DIR = ROOT / "results" / "sweeps"
+SWEEP_TAG = "stored-sweep"
+RUN_PREFIX = "CMKT_RUN "
+# Library files that cannot change a notebook's numbers (they check exercises, draw, or print);
+# every other module of cmkt_lib is part of a sweep's code hash.
+NOT_IN_HASH = {"__init__.py", "checks.py", "plots.py", "headline.py", "sweeps.py", "bench.py"}
+
+
+def record_run(numbers: dict) -> dict:
+    """Print this run's numbers (name -> finite number) on one line the sweep tool reads back, and
+    return them. A notebook may call it several times; the sweep merges the calls."""
+    if not isinstance(numbers, dict) or not numbers:
+        raise ValueError("record_run expects a non-empty dict of name -> number, e.g. {'late': 0.91}")
+    clean = {}
+    for name, value in numbers.items():
+        value = value.item() if hasattr(value, "item") else value
+        if not isinstance(name, str) or isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value):
+            raise ValueError(f"record_run: {name!r} must be a name with a finite number, got {value!r}")
+        clean[name] = float(value)
+    print(RUN_PREFIX + json.dumps(clean, sort_keys=True))
+    return clean
+
+
+def _t_quantile(level: float, dof: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2, dof))
+
+
+class Sweep:
+    """The stored runs of one notebook: `runs[i]` holds the numbers of the run with `seeds[i]`."""
+
+    def __init__(self, notebook: str, seeds, runs, parameters: dict, code_hash: str):
+        if len(seeds) != len(runs) or len(seeds) < 2:
+            raise ValueError(f"a sweep needs at least 2 runs, one per seed; got {len(runs)} runs for seeds {seeds}")
+        self.notebook, self.seeds, self.runs = notebook, list(seeds), list(runs)
+        self.parameters, self.code_hash = dict(parameters), code_hash
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    def values(self, key: str) -> np.ndarray:
+        """(n_seeds,) the value of `key` in every stored run, in seed order."""
+        missing = [s for s, r in zip(self.seeds, self.runs) if key not in r]
+        if missing:
+            known = sorted(set().union(*self.runs))
+            raise KeyError(f"{key!r} is not in the stored runs of {self.notebook} (seeds {missing}); "
+                           f"they hold {known}. Remake the sweep after adding it to record_run.")
+        return np.array([r[key] for r in self.runs], dtype=float)
+
+    def interval(self, key: str, level: float = 0.95) -> tuple[float, float]:
+        """Student-t confidence interval for the mean of `key` over seeds."""
+        v = self.values(key)
+        half = _t_quantile(level, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+        return float(v.mean() - half), float(v.mean() + half)
+
+    def prediction_interval(self, key: str, level: float = 0.95) -> tuple[float, float]:
+        """Where one new run (a new seed) should fall: mean ± t · sd · sqrt(1 + 1/n)."""
+        v = self.values(key)
+        half = _t_quantile(level, len(v) - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / len(v))
+        return float(v.mean() - half), float(v.mean() + half)
+
+    def table(self, keys, level: float = 0.95):
+        """A DataFrame, one row per key: mean, sd, the `level` interval of the mean, min and max."""
+        import pandas as pd
+
+        rows = []
+        for key in keys:
+            v = self.values(key)
+            lo, hi = self.interval(key, level)
+            rows.append({"measure": key, "mean": v.mean(), "sd": v.std(ddof=1), "ci_low": lo, "ci_high": hi,
+                         "min": v.min(), "max": v.max(), "seeds": len(v)})
+        return pd.DataFrame(rows).set_index("measure").round(4)
+
+    def check_live(self, run: dict, namespace: dict | None = None, keys=None, slack: float = 0.01) -> bool:
+        """Assert that each number of this live `run` lies in the stored prediction interval, widened
+        by `slack` (rounding, and numbers that barely move between seeds).
+
+        namespace: the notebook's globals(); if a parameter other than SEED differs from the one the
+        sweep was made with, the check is skipped (and says so): the stored runs answer another
+        question. Returns True when checked."""
+        if namespace is not None:
+            changed = {k: v for k, v in self.parameters.items()
+                       if k in namespace and repr(namespace[k]) != v}
+            if changed:
+                print(f"skipped: you changed {', '.join(changed)} since the stored sweep "
+                      f"({', '.join(f'{k} = {v}' for k, v in changed.items())}), so its runs are not comparable")
+                return False
+        outside = []
+        for key in keys or run:
+            lo, hi = self.prediction_interval(key)
+            if not lo - slack <= run[key] <= hi + slack:
+                outside.append(f"{key} = {run[key]:.4f} outside [{lo:.4f}, {hi:.4f}] ± {slack}")
+        assert not outside, ("this run does not look like the stored sweep's runs (" + "; ".join(outside) +
+                             f"). If you changed the code, remake it: python -m cmkt_lib.tools.sweep "
+                             f"{self.notebook[:2]}")
+        print(f"this run lies inside the {self.n_seeds}-seed prediction interval for all "
+              f"{len(keys or run)} numbers")
+        return True
+
+
+def sweep_path(notebook: str) -> Path:
+    return SWEEP_DIR / f"{Path(notebook).stem}.json"
+
+
+def load_sweep(notebook: str) -> Sweep:
+    """The stored sweep of `notebook` (its file name, with or without .ipynb)."""
+    path = sweep_path(notebook)
+    if not path.exists():
+        raise FileNotFoundError(f"no stored sweep at {path}: make it with "
+                                f"python -m cmkt_lib.tools.sweep {Path(notebook).stem[:2]}")
+    data = json.loads(path.read_text())
+    return Sweep(data["notebook"], data["seeds"], data["runs"], data["parameters"], data["code_hash"])
+
+
+def code_hash(notebook_path) -> str:
+    """sha256 of what decides a notebook's numbers: its code cells (except those tagged
+    `stored-sweep`, `headline` and `injected-parameters`), the library modules that compute
+    (not cmkt_lib.tools, nor the modules in NOT_IN_HASH) and the data's checksums."""
+    nb = json.loads(Path(notebook_path).read_text())
+    h = hashlib.sha256()
+    skip = {SWEEP_TAG, "headline", "injected-parameters"}
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and not skip & set(cell.get("metadata", {}).get("tags", [])):
+            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            h.update(source.replace("\r\n", "\n").encode() + b"\0")
+    for module in sorted((ROOT / "cmkt_lib").glob("*.py")):
+        if module.name not in NOT_IN_HASH:
+            h.update(module.name.encode() + b"\0" + module.read_text().replace("\r\n", "\n").encode())
+    sums = ROOT / "data" / "SHA256SUMS"
+    if sums.exists():
+        h.update(sums.read_bytes())
+    return h.hexdigest()
