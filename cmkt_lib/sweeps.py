@@ -26,15 +26,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP_DIR = ROOT / "results" / "sweeps"
 SWEEP_TAG = "stored-sweep"
-RUN_PREFIX = "CMKT_RUN "
+RUN_PREFIX = "CMKT_RUN "  # outside Jupyter, a recorded run is one printed line with this prefix
+RUN_MIME = "application/vnd.cmkt.run+json"  # in Jupyter, a display output of this type
 # Library files that cannot change a notebook's numbers (they check exercises, draw, or print);
 # every other module of cmkt_lib is part of a sweep's code hash.
 NOT_IN_HASH = {"__init__.py", "checks.py", "plots.py", "headline.py", "sweeps.py", "bench.py"}
 
 
 def record_run(numbers: dict) -> dict:
-    """Print this run's numbers (name -> finite number) on one line the sweep tool reads back, and
-    return them. A notebook may call it several times; the sweep merges the calls."""
+    """Record this run's numbers (name -> finite number) where the sweep tool reads them back, and
+    return them. In a notebook they travel in an output of their own type, so a reader sees one
+    short line; elsewhere they are printed as one JSON line. A notebook may call it several times;
+    the sweep merges the calls."""
     if not isinstance(numbers, dict) or not numbers:
         raise ValueError("record_run expects a non-empty dict of name -> number, e.g. {'late': 0.91}")
     clean = {}
@@ -44,7 +47,16 @@ def record_run(numbers: dict) -> dict:
                 or not math.isfinite(value):
             raise ValueError(f"record_run: {name!r} must be a name with a finite number, got {value!r}")
         clean[name] = float(value)
-    print(RUN_PREFIX + json.dumps(clean, sort_keys=True))
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        text = f"recorded {len(clean)} number{'s' * (len(clean) != 1)} of this run for the seed sweep"
+        display({"text/plain": text, RUN_MIME: clean}, raw=True)
+    else:
+        print(RUN_PREFIX + json.dumps(clean, sort_keys=True))
     return clean
 
 

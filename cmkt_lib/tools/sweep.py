@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..sweeps import RUN_PREFIX, SWEEP_DIR, SWEEP_TAG, code_hash, sweep_path
+from ..sweeps import RUN_MIME, RUN_PREFIX, SWEEP_DIR, SWEEP_TAG, code_hash, sweep_path
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = "cmkt_lib.tools.sweep"
@@ -57,7 +57,9 @@ def run_one(path: str, seed: int, threads: int | None) -> dict:
     numbers = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            if RUN_MIME in out.get("data", {}):
+                numbers.update(out["data"][RUN_MIME])
+            elif out.get("output_type") == "stream" and out.get("name") == "stdout":
                 for line in "".join(out["text"]).splitlines():
                     if line.startswith(RUN_PREFIX):
                         numbers.update(json.loads(line[len(RUN_PREFIX):]))
