@@ -290,20 +290,46 @@ def check_masked_mean(answer) -> bool:
     return _check("masked mean", answer, _masked_mean, cases, mistakes)
 
 
-def _accuracy(logits, labels):
-    return (logits.argmax(dim=1) == labels).float().mean().item()
+def _drop_words(tokens, word_ids):
+    out = tokens.clone()
+    out[torch.isin(out, torch.as_tensor(list(word_ids), dtype=out.dtype))] = 0
+    return out
 
 
-def check_accuracy(answer) -> bool:
-    """answer(logits (N, C), labels (N,) int64) -> fraction of rows whose largest logit is the label."""
-    g = torch.Generator().manual_seed(6)
-    cases = [(torch.randn(10, 4, generator=g), torch.randint(0, 4, (10,), generator=g)),
-             (torch.randn(7, 3, generator=g), torch.randint(0, 3, (7,), generator=g))]
+def check_drop_words(answer) -> bool:
+    """answer(tokens (B, L) int64, word_ids list of ints) -> (B, L): the same token ids, with every
+    id in word_ids replaced by 0, the padding id, so that the bag of words never sees those words."""
+    cases = [(torch.tensor([[5, 7, 9, 0], [7, 7, 3, 0]]), [7]),
+             (torch.tensor([[4, 2, 8, 6, 0, 0]]), [2, 6]),
+             (torch.tensor([[3, 5, 0]]), [])]
     mistakes = [
-        (lambda lo, la: _accuracy(lo, la) * len(la), "you returned a count: divide by the number of examples"),
-        (lambda lo, la: (lo.argmin(dim=1) == la).float().mean().item(), "the prediction is the LARGEST logit (argmax)"),
+        (lambda t, w: torch.where(torch.isin(t, torch.tensor(w, dtype=t.dtype)), torch.ones_like(t), t),
+         "you replaced the words with id 1 (<unk>): the bag of words still averages an <unk> vector in "
+         "their place; replace them with 0, the padding, which the mean leaves out"),
+        (lambda t, w: _drop_words(t, w[:1]), "only the first id of word_ids is gone: drop every id in the list"),
     ]
-    return _check("accuracy", answer, _accuracy, cases, mistakes)
+    return _check("drop words", answer, _drop_words, cases, mistakes)
+
+
+def compare_prediction(predicted: dict, measured: dict, tolerance: float = 0.05) -> bool:
+    """Print your predictions beside what the experiment measured, name by name, and say which were
+    within `tolerance`. A prediction is for learning, not for marks: a wrong one that you can now
+    explain teaches more than a lucky one. Returns True when every prediction was within tolerance."""
+    if not isinstance(predicted, dict) or set(predicted) != set(measured):
+        return _report(False, "prediction", f"predict a number for each of {sorted(measured)}, as a dict, "
+                                            f"e.g. {{{', '.join(repr(k) + ': 0.5' for k in measured)}}}")
+    bad = [k for k, v in predicted.items() if isinstance(v, bool) or not isinstance(v, (int, float))
+           or not math.isfinite(v)]
+    if bad:
+        return _report(False, "prediction", f"{', '.join(map(repr, bad))}: predict a number (an accuracy between 0 and 1)")
+    close = True
+    for name in measured:
+        off = predicted[name] - measured[name]
+        close &= abs(off) <= tolerance
+        mark = PASS if abs(off) <= tolerance else FAIL
+        print(f"  {mark} {name:10s} predicted {predicted[name]:.3f}   measured {measured[name]:.3f}   ({off:+.3f})")
+    return _report(close, "prediction", "every prediction within " + f"{tolerance}" if close else
+                   f"some predictions were more than {tolerance} off: find the reason before you read on")
 
 
 # ---------------------------------------------------------------- 03: fusion
@@ -734,7 +760,7 @@ CHECKS = {
     "triplet_loss": check_triplet_loss,
     "distillation_loss": check_distillation_loss,
     "masked_mean": check_masked_mean,
-    "accuracy": check_accuracy,
+    "drop_words": check_drop_words,
     "late_fusion": check_late_fusion,
     "flattened_size": check_flattened_size,
     "optimizer_covers": check_optimizer_covers,

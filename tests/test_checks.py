@@ -39,7 +39,7 @@ REFERENCES = {
     "distillation_loss": lambda s, t, T: F.kl_div(F.log_softmax(s / T, -1), F.softmax(t / T, -1),
                                                   reduction="batchmean") * T ** 2,
     "masked_mean": lambda e, t: (e * (t > 0)[..., None]).sum(1) / (t > 0).sum(1, keepdim=True),
-    "accuracy": lambda lo, la: (lo.argmax(1) == la).float().mean(),
+    "drop_words": lambda t, w: t.masked_fill(torch.isin(t, torch.tensor(w, dtype=torch.long)), 0),
     "late_fusion": lambda ls: sum(F.softmax(x, -1) for x in ls) / len(ls),
     "flattened_size": lambda stack, shape: stack(torch.zeros(1, *shape)).numel(),
     "optimizer_covers": lambda enc, tr: torch.optim.SGD([*enc.parameters(), *tr.parameters()], lr=0.1),
@@ -139,7 +139,8 @@ MISTAKES = [
                                                    reduction="batchmean") * T * T, "divide both logits by T"),
     ("masked_mean", lambda e, t: e.mean(1), "averaged the padding"),
     ("masked_mean", lambda e, t: (e * (t > 0)[..., None]).sum(1), "sum over real tokens"),
-    ("accuracy", lambda lo, la: (lo.argmax(1) == la).sum(), "returned a count"),
+    ("drop_words", lambda t, w: t.masked_fill(torch.isin(t, torch.tensor(w, dtype=torch.long)), 1), "<unk>"),
+    ("drop_words", lambda t, w: t.masked_fill(t == w[0], 0) if w else t, "only the first id"),
     ("late_fusion", lambda ls: sum(ls) / len(ls), "averaged raw logits"),
     ("flattened_size", lambda stack, shape: stack(torch.zeros(1, *shape)).shape[-1] ** 2,
      "one channel's map"),
@@ -264,3 +265,21 @@ def test_an_info_nce_with_the_temperature_typed_in_fails(capsys):
 
     ok, out = verdict(capsys, checks.check_info_nce, typed_in)
     assert not ok, out
+
+
+# ---------------------------------------------------------------- 02: predict, then measure
+
+def test_compare_prediction_prints_each_name_and_passes_only_when_all_are_close(capsys):
+    measured = {"colour": 0.18, "shape": 0.96}
+    assert checks.compare_prediction({"colour": 0.2, "shape": 0.95}, measured) is True
+    out = capsys.readouterr().out
+    assert "predicted 0.200   measured 0.180" in out and "✅ prediction" in out
+    assert checks.compare_prediction({"colour": 0.6, "shape": 0.95}, measured) is False
+    assert "❌ colour" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", [{"colour": 0.2}, {"colour": "low", "shape": 0.9}, [0.2, 0.9],
+                                 {"colour": float("nan"), "shape": 0.9}])
+def test_compare_prediction_explains_a_malformed_prediction(capsys, bad):
+    assert checks.compare_prediction(bad, {"colour": 0.18, "shape": 0.96}) is False
+    assert "predict" in capsys.readouterr().out
