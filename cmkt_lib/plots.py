@@ -152,9 +152,9 @@ def loss_and_accuracy_figure(losses: dict, accuracies: dict, lines: dict | None 
     for j, (name, value) in enumerate(lines.items()):
         ax_acc.axhline(value, color=f"C{len(names) + j + 1}", ls="--", lw=1.5, label=f"{name}: {value:.2f}")
     ax_acc.set_xticks(range(len(names)), names)
-    ax_acc.set(title="Test accuracy (bar: mean; dots: one per seed)", ylabel="test accuracy", ylim=(0, 1.15))
-    if lines:
-        ax_acc.legend(fontsize=9, loc="upper left")
+    ax_acc.set(title="Test accuracy (bar: mean; dots: one per seed)", ylabel="test accuracy", ylim=(0, 1.12))
+    if lines:  # below the axes, so that it hides no bar
+        ax_acc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 
