@@ -414,6 +414,69 @@ def check_optimizer_covers(answer) -> bool:
     return _report(True, name, "both modules' parameters are in the optimizer")
 
 
+def _labels_problem(got, want_shape):
+    """None when `got` is a 1-D integer array (or tensor) of `want_shape`, else what is wrong."""
+    import numpy as np
+    if isinstance(got, torch.Tensor):
+        got = got.detach().cpu().numpy()
+    if not isinstance(got, (np.ndarray, list, tuple)):
+        return f"it returned {type(got).__name__}; return an array of class ids, like the labels it was given"
+    got = np.asarray(got)
+    if got.shape != want_shape:
+        return f"it returned shape {got.shape}, expected {want_shape}: one label per input label"
+    if not np.issubdtype(got.dtype, np.integer):
+        return f"it returned {got.dtype} values; class ids are integers (keep the labels' dtype)"
+    return None
+
+
+def check_corrupt_labels(answer) -> bool:
+    """answer(labels (N,) int64 numpy, fraction, n_classes, seed) -> a new (N,) array in which exactly
+    round(fraction * N) labels, picked at random, are replaced by a *different* class drawn at random
+    among the other n_classes - 1; the same seed gives the same result. Checked on what can be
+    measured: the count, that each changed label really changed, the spread of the wrong classes,
+    the input left alone, and the seed."""
+    import numpy as np
+    name = "corrupt labels"
+    big = np.random.default_rng(7).integers(0, 6, size=600)
+    cases = [(big, 0.5, 6, 0), (np.arange(7) % 3, 0.3, 3, 1), (big[:40], 1.0, 6, 2), (big[:40], 0.0, 6, 3)]
+    outputs = []
+    for labels, fraction, n_classes, seed in cases:
+        given = labels.copy()
+        got, problem = _call(answer, given, fraction, n_classes, seed)
+        if problem is None:
+            problem = _labels_problem(got, labels.shape)
+        if problem:
+            return _report(False, name, problem)
+        got = np.asarray(got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else got)
+        if not np.array_equal(given, labels):
+            return _report(False, name, "it changed the labels it was given, in place: work on a copy "
+                                        "(labels.copy()) so that the clean labels survive")
+        if got.min() < 0 or got.max() >= n_classes:
+            return _report(False, name, f"it returned class ids outside 0..{n_classes - 1}")
+        want, changed = round(fraction * len(labels)), int((got != labels).sum())
+        if changed < want:
+            return _report(False, name, f"with fraction {fraction} of {len(labels)} labels, {changed} changed, "
+                                        f"expected exactly {want}: a new class drawn among all {n_classes} is "
+                                        f"sometimes the old one; draw it among the other {n_classes - 1}")
+        if changed > want:
+            return _report(False, name, f"with fraction {fraction} of {len(labels)} labels, {changed} changed, "
+                                        f"expected exactly round(fraction * N) = {want}")
+        outputs.append(got)
+    wrong = outputs[0] != big
+    if any(len(set(outputs[0][wrong & (big == c)])) < 2 for c in range(6)):
+        return _report(False, name, "every wrong label of one class is the same class (always the next one?): "
+                                    "that is a systematic renaming, which a model would just learn; draw each "
+                                    "wrong class at random among the other classes")
+    again, problem = _call(answer, big.copy(), 0.5, 6, 0)
+    other, problem2 = _call(answer, big.copy(), 0.5, 6, 1)
+    if problem or problem2 or not np.array_equal(np.asarray(again), outputs[0]):
+        return _report(False, name, "the same seed gave different labels: draw every random number from "
+                                    "np.random.default_rng(seed)")
+    if np.array_equal(np.asarray(other), outputs[0]):
+        return _report(False, name, "seeds 0 and 1 gave the same labels: use the seed argument")
+    return _report(True, name, "exactly round(fraction * N) labels changed, each to another class at random")
+
+
 # ---------------------------------------------------------------- 09: macro-F1 and median rank
 
 def _macro_f1(predictions, labels, n_classes, average="macro"):
@@ -764,6 +827,7 @@ CHECKS = {
     "late_fusion": check_late_fusion,
     "flattened_size": check_flattened_size,
     "optimizer_covers": check_optimizer_covers,
+    "corrupt_labels": check_corrupt_labels,
     "available_late_fusion": check_available_late_fusion,
     "prompt_ensemble": check_prompt_ensemble,
     "macro_f1": check_macro_f1,

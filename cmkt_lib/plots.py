@@ -5,8 +5,13 @@ code lives here instead of in a long notebook cell:
 
 - `object_views_figure(world, i)`: one object of the world seen four ways (image, caption with its
   token ids, waveform, log-mel spectrogram); notebook 01, section 1, and its widget;
+- `same_sound_figure(world, a, b)`: two objects that differ only in position, their images and
+  their spectrograms; notebook 01, section 1;
+- `concept_map_figure()`: the high-level concept of every (shape, colour) pair; notebook 01, section 2;
 - `three_families_figure()`: the map of the three families of cross-modal methods as box
-  diagrams; notebook 01, section 3.
+  diagrams; notebook 01, section 3;
+- `loss_and_accuracy_figure(losses, accuracies, lines)`: training losses beside test accuracies
+  over seeds, with floors and ceilings drawn as lines; notebook 01, section 5.
 
 Each function draws a new figure and returns it; the notebook calls `plt.show()` to display it."""
 
@@ -15,9 +20,12 @@ from numbers import Integral
 
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
+from matplotlib.colors import ListedColormap
 from matplotlib.patches import FancyBboxPatch, Patch
 
 from ._validate import check_scalar
+from .attributes import COLOURS, CONCEPTS, SHAPES, concept_of
 from .captions import Vocabulary
 from .sound import SAMPLE_RATE, log_mel_spectrogram
 from .world import World
@@ -73,6 +81,84 @@ def object_views_figure(world: World, i: int, vocab: Vocabulary | None = None) -
     return fig
 
 
+def same_sound_figure(world: World, a: int, b: int) -> plt.Figure:
+    """Objects `a` and `b` of `world` (the same shape, colour and size, two positions): their images
+    on top, their log-mel spectrograms below on one colour scale. Returns the figure."""
+    if not isinstance(world, World):
+        raise TypeError(f"world must be a cmkt_lib World, got {type(world).__name__}")
+    for name, i in (("a", a), ("b", b)):
+        check_scalar(i, name, Integral, hint="the index of one object")
+        if not 0 <= i < len(world):
+            raise ValueError(f"object {i} does not exist: this world has {len(world)} objects")
+    spectrograms = log_mel_spectrogram(world.waveforms[[int(a), int(b)]]).numpy()
+    fig, axes = plt.subplots(2, 2, figsize=(9, 8), layout="constrained")
+    for col, i in enumerate((int(a), int(b))):
+        axes[0, col].imshow(world.images[i].transpose(1, 2, 0))
+        axes[0, col].set(title=f"object {i}: image, {world.describe(i)['position']}",
+                         xlabel="x (pixels)", ylabel="y (pixels)")
+        im = axes[1, col].imshow(spectrograms[col], origin="lower", aspect="auto", cmap="magma",
+                                 vmin=spectrograms.min(), vmax=spectrograms.max())
+        axes[1, col].set(title=f"object {i}: its sound", xlabel="time frame", ylabel="mel frequency bin")
+    for ax in axes.flat:
+        ax.grid(False)
+    fig.colorbar(im, ax=axes[1, :], label="log power")
+    attrs = world.describe(int(a))
+    fig.suptitle(f"Two {attrs['size']} {attrs['colour']} {attrs['shape']}s: different places, the same sound",
+                 fontsize=13)
+    return fig
+
+
+CONCEPT_PALETTE = {"safe": "#4c9f70", "neutral": "#bdbdbd", "danger": "#d9534f"}
+
+
+def concept_map_figure() -> plt.Figure:
+    """The high-level concept of every (shape, colour) pair, computed from `concept_of`: one row per
+    shape, one column per colour. Returns the figure."""
+    table = np.array([[CONCEPTS.index(concept_of(s, c)) for c in COLOURS] for s in SHAPES])
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    sns.heatmap(table, ax=ax, cmap=ListedColormap([CONCEPT_PALETTE[c] for c in CONCEPTS]),
+                vmin=-0.5, vmax=len(CONCEPTS) - 0.5, annot=np.array(CONCEPTS)[table], fmt="",
+                linewidths=1, linecolor="white", xticklabels=COLOURS, yticklabels=SHAPES,
+                cbar_kws={"ticks": list(range(len(CONCEPTS))), "label": "concept"})
+    ax.collections[0].colorbar.set_ticklabels(CONCEPTS)
+    ax.set(title="The high-level concept needs shape AND colour",
+           xlabel="colour (red, orange, yellow are warm)", ylabel="shape (triangle, star, cross are sharp)")
+    fig.tight_layout()
+    return fig
+
+
+def loss_and_accuracy_figure(losses: dict, accuracies: dict, lines: dict | None = None,
+                             loss_limit: float = 4.0) -> plt.Figure:
+    """Left: each run's training loss per step (`losses`: name -> list of losses), cut at
+    +-`loss_limit`. Right: test accuracy (`accuracies`: name -> one value per seed) as a bar at the
+    mean with one dot per seed, and `lines` (name -> accuracy) as dashed horizontal lines, for
+    floors and ceilings. Returns the figure."""
+    if not losses or not accuracies:
+        raise ValueError("losses and accuracies must each name at least one run")
+    lines = lines or {}
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [1.4, 1]})
+    for k, (name, curve) in enumerate(losses.items()):
+        ax_loss.plot(curve, label=name, color=f"C{k}", alpha=0.85)
+    ax_loss.axhline(0, color="black", lw=1, ls="--", label="zero: a real cross-entropy never goes below")
+    ax_loss.set(title=f"Training loss per step (cut at ±{loss_limit:g})", xlabel="training step",
+                ylabel="cross-entropy loss", ylim=(-loss_limit, loss_limit))
+    ax_loss.legend(fontsize=9, loc="lower left")
+    names = list(accuracies)
+    means = [float(np.mean(accuracies[n])) for n in names]
+    ax_acc.bar(range(len(names)), means, color=[f"C{k}" for k in range(len(names))], alpha=0.6)
+    for k, n in enumerate(names):
+        ax_acc.plot([k] * len(accuracies[n]), accuracies[n], "o", color="black", ms=4)
+        ax_acc.text(k, means[k] + 0.03, f"{means[k]:.2f}", ha="center", fontsize=11)
+    for j, (name, value) in enumerate(lines.items()):
+        ax_acc.axhline(value, color=f"C{len(names) + j + 1}", ls="--", lw=1.5, label=f"{name}: {value:.2f}")
+    ax_acc.set_xticks(range(len(names)), names)
+    ax_acc.set(title="Test accuracy (bar: mean; dots: one per seed)", ylabel="test accuracy", ylim=(0, 1.12))
+    if lines:  # below the axes, so that it hides no bar
+        ax_acc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def _box(ax, x, y, text, colour, w=1.7, h=0.7):
     """A rounded box centred at (x, y); returns its geometry for `_arrow`."""
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
@@ -106,7 +192,7 @@ def _multimodal_network(ax):
 
 def _cross_modal_embeddings(ax):
     """(2) one encoder per modality, one shared space."""
-    ax.set_title("(2) cross-modal embeddings:  $X = \\mathrm{enc}_I(I)$,  $Y = \\mathrm{enc}_T(T)$",
+    ax.set_title("(2) cross-modal embeddings:  $\\cos(\\mathrm{enc}_I(I_i), \\mathrm{enc}_T(T_i))$ high",
                  loc="left", fontsize=14)
     img = _box(ax, 1.2, 2.2, "image $I$", MODALITY_COLOURS["image"])
     txt = _box(ax, 1.2, 0.6, "text $T$", MODALITY_COLOURS["text"])
@@ -115,36 +201,37 @@ def _cross_modal_embeddings(ax):
     space = _box(ax, 8.2, 1.4, "", OUTPUT_COLOUR, w=2.8, h=2.6)
     _arrow(ax, img, enc_i)
     _arrow(ax, txt, enc_t)
-    _arrow(ax, enc_i, (space[0], 2.2, space[2], space[3]), "$X$")
-    _arrow(ax, enc_t, (space[0], 0.6, space[2], space[3]), "$Y$")
+    _arrow(ax, enc_i, (space[0], 2.2, space[2], space[3]))
+    _arrow(ax, enc_t, (space[0], 0.6, space[2], space[3]))
     ax.text(8.2, 2.45, "shared space", ha="center", fontsize=12, weight="bold")
     for (px, py), c in zip([(7.4, 1.6), (8.5, 0.8), (9.0, 1.8)], ["#d9534f", "#337ab7", "#4c9f70"]):
         ax.plot(px, py, "o", color=c, ms=10, mec="black")
         ax.plot(px + 0.25, py - 0.12, "^", color=c, ms=10, mec="black")
-    ax.plot([], [], "o", color="gray", mec="black", label="image embedding $X_i$")
-    ax.plot([], [], "^", color="gray", mec="black", label="text embedding $Y_i$ (same colour = a pair)")
+    ax.plot([], [], "o", color="gray", mec="black", label="image embedding $\\mathrm{enc}_I(I_i)$")
+    ax.plot([], [], "^", color="gray", mec="black", label="text embedding $\\mathrm{enc}_T(T_i)$\n(same colour = a pair)")
     ax.legend(loc="center left", bbox_to_anchor=(0.74, 0.5), fontsize=10, frameon=False)
 
 
 def _knowledge_transfer_network(ax):
-    """(3) Z = f(X) from the source modality, Y' = g(Y, Z) for the target modality."""
-    ax.set_title("(3) knowledge-transfer network:  $Z = f(X)$,  $Y' = g(Y, Z)$", loc="left", fontsize=14)
-    img = _box(ax, 1.2, 2.2, "image $I$", MODALITY_COLOURS["image"])
-    txt = _box(ax, 1.2, 0.6, "text $T$", MODALITY_COLOURS["text"])
-    enc_i = _box(ax, 3.6, 2.2, "$\\mathrm{enc}_I$", MODEL_COLOUR)
-    enc_t = _box(ax, 3.6, 0.6, "$\\mathrm{enc}_T$", MODEL_COLOUR)
+    """(3) Z = f(X) from the source modality, y_hat = g(Y, Z) for the target modality; drawn for
+    text -> image, the direction notebook 01 demonstrates."""
+    ax.set_title("(3) knowledge-transfer network:  $Z = f(X)$,  $\\hat{y} = g(Y, Z)$", loc="left", fontsize=14)
+    txt = _box(ax, 1.2, 2.2, "text $T$", MODALITY_COLOURS["text"])
+    img = _box(ax, 1.2, 0.6, "image $I$", MODALITY_COLOURS["image"])
+    enc_t = _box(ax, 3.6, 2.2, "$\\mathrm{enc}_T$", MODEL_COLOUR)
+    enc_i = _box(ax, 3.6, 0.6, "$\\mathrm{enc}_I$", MODEL_COLOUR)
     f = _box(ax, 6.2, 2.2, "transfer $f$", MODEL_COLOUR)
     g = _box(ax, 8.8, 1.4, "$g$", MODEL_COLOUR, w=1.2)
-    out = _box(ax, 11.2, 1.4, "output $Y'$", OUTPUT_COLOUR)
-    _arrow(ax, img, enc_i)
+    out = _box(ax, 11.2, 1.4, "prediction $\\hat{y}$", OUTPUT_COLOUR)
     _arrow(ax, txt, enc_t)
-    _arrow(ax, enc_i, f, "$X$")
+    _arrow(ax, img, enc_i)
+    _arrow(ax, enc_t, f, "$X$")
     _arrow(ax, f, (g[0], 1.7, g[2], g[3]), "$Z$")
-    _arrow(ax, enc_t, (g[0], 1.1, g[2], g[3]), "$Y$")
+    _arrow(ax, enc_i, (g[0], 1.1, g[2], g[3]), "$Y$")
     _arrow(ax, g, out)
-    ax.text(7.3, 2.75, "source modality (here the image):\nwhere the knowledge is learnt", ha="left",
+    ax.text(7.3, 2.75, "source modality (here the text):\nwhere the knowledge is learnt", ha="left",
             va="center", fontsize=10, color="dimgray")
-    ax.text(6.2, 0.05, "target modality (here the text): where it is used", ha="center", fontsize=10,
+    ax.text(6.2, 0.05, "target modality (here the image): where it is used", ha="center", fontsize=10,
             color="dimgray")
 
 

@@ -58,7 +58,30 @@ REFERENCES = {
                                  and not any(p is q for g in o.param_groups for q in g["params"])],
     "feature_regression_loss": lambda s, t: F.mse_loss(s, t.detach()),
     "harmonic_mean": lambda s, u: 2 / (1 / s + 1 / u) if s and u else 0.0,
+    # ---- notebook 01, exercise 2 (change, predict, measure): corrupt a share of the caption labels
+    "corrupt_labels": lambda y, q, n, seed: corrupt_by_hand(y, q, n, seed),
 }
+
+
+def corrupt_by_hand(labels, fraction, n_classes, seed):
+    rng = np.random.default_rng(seed)
+    out = labels.copy()
+    for i in rng.permutation(len(labels))[:round(fraction * len(labels))]:
+        out[i] = rng.choice([c for c in range(n_classes) if c != labels[i]])
+    return out
+
+
+def corrupt_in_place(labels, fraction, n_classes, seed):
+    labels[:] = corrupt_by_hand(labels, fraction, n_classes, seed)
+    return labels
+
+
+def corrupt_any_class(labels, fraction, n_classes, seed):  # the new class may be the old one
+    rng = np.random.default_rng(seed)
+    out = labels.copy()
+    picked = rng.permutation(len(labels))[:round(fraction * len(labels))]
+    out[picked] = rng.integers(0, n_classes, size=len(picked))
+    return out
 
 
 def triplet_by_hand(a, b, margin):
@@ -195,6 +218,16 @@ MISTAKES = [
     ("harmonic_mean", lambda s, u: (s + u) / 2, "arithmetic mean"),
     ("harmonic_mean", lambda s, u: math.sqrt(s * u), "geometric mean"),
     ("harmonic_mean", lambda s, u: s * u / (s + u) if s + u else 0.0, "factor 2 is missing"),
+    # ---- notebook 01, exercise 2 (change, predict, measure)
+    ("corrupt_labels", corrupt_any_class, "among the other"),
+    ("corrupt_labels", corrupt_in_place, "in place"),
+    ("corrupt_labels", lambda y, q, n, seed: np.where(np.arange(len(y)) < round(q * len(y)), (y + 1) % n, y),
+     "systematic renaming"),
+    ("corrupt_labels", lambda y, q, n, seed: corrupt_by_hand(y, q, n, 0), "use the seed"),
+    ("corrupt_labels", lambda y, q, n, seed: corrupt_by_hand(y, q, n, np.random.randint(1 << 30)), "same seed"),
+    ("corrupt_labels", lambda y, q, n, seed: corrupt_by_hand(y, 1.0, n, seed), "expected exactly"),
+    ("corrupt_labels", lambda y, q, n, seed: corrupt_by_hand(y, q, n, seed).astype(float), "integers"),
+    ("corrupt_labels", lambda y, q, n, seed: corrupt_by_hand(y, q, n, seed)[:-1], "shape"),
 ]
 
 

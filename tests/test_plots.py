@@ -8,7 +8,9 @@ import pytest
 from matplotlib.patches import FancyBboxPatch
 
 from cmkt_lib import Vocabulary, make_world
-from cmkt_lib.plots import MODEL_COLOUR, object_views_figure, three_families_figure
+from cmkt_lib import COLOURS, CONCEPTS, SHAPES, concept_of
+from cmkt_lib.plots import (MODEL_COLOUR, concept_map_figure, loss_and_accuracy_figure, object_views_figure,
+                            same_sound_figure, three_families_figure)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,8 @@ def test_three_families_has_one_panel_per_family_with_its_boxes():
                   for p in ax.patches) for ax in panels]
     assert learnt == [1, 2, 4], "learnt networks: h; enc_I, enc_T; enc_I, enc_T, f, g"
     texts = _texts(fig)
-    assert "transfer $f$" in texts and "$Z$" in texts and "output $Y'$" in texts
+    assert "transfer $f$" in texts and "$Z$" in texts and "prediction $\\hat{y}$" in texts
+    assert texts.count("$X$") == 1, "X (the source's features) is drawn once, in family (3)"
     legend_labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend_labels == ["image", "text", "sound", "learnt network"]
     assert fig._suptitle.get_text() == "Three families of cross-modal methods"
@@ -79,3 +82,44 @@ def test_object_views_says_which_index_is_wrong(world, i, error, words):
 def test_object_views_wants_a_world():
     with pytest.raises(TypeError, match="World"):
         object_views_figure(np.zeros((3, 3, 32, 32)), 0)
+
+
+# ---------------------------------------------------------------- notebook 01: the figures moved out of it
+
+def test_same_sound_shows_both_images_and_spectrograms_on_one_scale(world):
+    fig = same_sound_figure(world, 1, 2)
+    (img_a, img_b), (spec_a, spec_b) = [fig.axes[0], fig.axes[1]], [fig.axes[2], fig.axes[3]]
+    np.testing.assert_allclose(img_a.images[0].get_array(), world.images[1].transpose(1, 2, 0))
+    np.testing.assert_allclose(img_b.images[0].get_array(), world.images[2].transpose(1, 2, 0))
+    assert spec_a.images[0].get_clim() == spec_b.images[0].get_clim(), "one colour scale for both sounds"
+    assert spec_a.images[0].get_array().shape == (32, 32)
+
+
+@pytest.mark.parametrize("a, b, error", [(0, 50, ValueError), (0.5, 1, TypeError)])
+def test_same_sound_says_which_index_is_wrong(world, a, b, error):
+    with pytest.raises(error):
+        same_sound_figure(world, a, b)
+
+
+def test_concept_map_labels_every_cell_with_the_librarys_rule():
+    fig = concept_map_figure()
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert labels == [concept_of(s, c) for s in SHAPES for c in COLOURS]
+    assert set(labels) == set(CONCEPTS)
+
+
+def test_loss_and_accuracy_draws_each_run_each_seed_and_each_line():
+    fig = loss_and_accuracy_figure({"real": [2.0, 1.0, 0.5], "random": [1.0, -2.0, -9.0]},
+                                   {"chance": [0.2, 0.2], "model": [0.9, 0.95]}, {"ceiling": 1.0})
+    ax_loss, ax_acc = fig.axes
+    assert [line.get_label() for line in ax_loss.lines[:2]] == ["real", "random"]
+    assert ax_loss.get_ylim() == (-4.0, 4.0)
+    assert [round(p.get_height(), 3) for p in ax_acc.patches] == [0.2, 0.925], "bars at the means"
+    dots = [line for line in ax_acc.lines if line.get_marker() == "o"]
+    assert [list(d.get_ydata()) for d in dots] == [[0.2, 0.2], [0.9, 0.95]], "one dot per seed"
+    assert any(line.get_label() == "ceiling: 1.00" for line in ax_acc.lines)
+
+
+def test_loss_and_accuracy_wants_runs():
+    with pytest.raises(ValueError, match="at least one run"):
+        loss_and_accuracy_figure({}, {"model": [0.9]})
