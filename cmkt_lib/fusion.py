@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from ._validate import check_scalar
+from .datasets import DictDataset  # noqa: F401  (lives in datasets; notebooks 03, 09, 10 import it from here)
 from .encoders import VOCAB_SIZE
 
 MODALITY_INPUTS = {"image": "image", "text": "tokens", "audio": "spectrogram"}
@@ -193,23 +194,3 @@ class Features(nn.Module):
         if x.ndim != 2 or x.shape[1] != self.out_dim:
             raise ValueError(f"expected features of shape (B, {self.out_dim}), got {tuple(x.shape)}")
         return x
-
-
-class DictDataset(torch.utils.data.Dataset):
-    """A Dataset of dicts over equal-length tensors, e.g. DictDataset(image=f_img, label=y):
-    item i is {"image": f_img[i], "label": y[i]}, the same kind of batch as WorldDataset's."""
-
-    def __init__(self, **tensors):
-        if not tensors:
-            raise ValueError("give at least one named tensor, e.g. DictDataset(image=features, label=labels)")
-        self.tensors = {k: torch.as_tensor(v) for k, v in tensors.items()}
-        lengths = {k: len(v) for k, v in self.tensors.items()}
-        if len(set(lengths.values())) != 1:
-            raise ValueError(f"every tensor needs the same length (one row per item), got {lengths}")
-        self.n = next(iter(lengths.values()))
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict:
-        return {k: v[i] for k, v in self.tensors.items()}
