@@ -487,6 +487,47 @@ def check_available_late_fusion(answer) -> bool:
     return _check("late fusion with missing modalities", answer, _available_late_fusion, cases, mistakes)
 
 
+
+def _share_one_modality(p, n_modalities, draws=200_000):
+    """Measured on the masks themselves: the fraction of rows left with exactly one modality."""
+    from .fusion import modality_mask
+
+    with torch.random.fork_rng():  # leaves the notebook's random state as it was
+        torch.manual_seed(0)
+        kept = modality_mask(draws, n_modalities, p, keep_one=True).sum(dim=1)
+    return (kept == 1).float().mean().item()
+
+
+def check_dropout_prediction(answer, p=0.8, n_modalities=3) -> bool:
+    """answer() -> {"share_one_modality": float, "only_image": "up"/"down", "all_three": "up"/"down"}:
+    predictions for modality dropout p. The share is measured on modality_mask's draws (empty rows
+    drawn again); the two directions are only echoed (the notebook measures them by training)."""
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, "prediction", problem)
+    keys = {"share_one_modality", "only_image", "all_three"}
+    if not isinstance(got, dict) or set(got) != keys:
+        return _report(False, "prediction", f"return a dict with exactly the keys {sorted(keys)}")
+    bad = [k for k in ("only_image", "all_three") if got[k] not in ("up", "down")]
+    if bad:
+        return _report(False, "prediction", f"{', '.join(bad)} must be the word 'up' or 'down'")
+    try:
+        share = float(got["share_one_modality"])
+    except (TypeError, ValueError):
+        return _report(False, "prediction", "share_one_modality must be a number between 0 and 1")
+    measured = _share_one_modality(p, n_modalities)
+    independent = n_modalities * (1 - p) * p ** (n_modalities - 1)
+    if abs(share - measured) > 0.01:
+        hint = (" - that is the share for independent drops: the sampler draws an empty row again, so divide "
+                "by the chance that at least one modality is kept, 1 - p**M") if abs(share - independent) < 0.01 else \
+            " - count the ways to keep exactly one of M modalities, each kept with probability 1 - p"
+        return _report(False, "prediction", f"measured share of examples with one modality at p = {p}: "
+                                            f"{measured:.3f}; you predicted {share:.3f}{hint}")
+    return _report(True, "prediction", f"share of one-modality examples {measured:.3f} at p = {p}, as you predicted; "
+                                       f"your directions (only image {got['only_image']}, all three "
+                                       f"{got['all_three']}) are measured in the next cell")
+
+
 # ---------------------------------------------------------------- 01: shapes and optimizers
 
 def check_flattened_size(answer) -> bool:
@@ -946,6 +987,7 @@ CHECKS = {
     "optimizer_covers": check_optimizer_covers,
     "corrupt_labels": check_corrupt_labels,
     "available_late_fusion": check_available_late_fusion,
+    "dropout_prediction": check_dropout_prediction,
     "prompt_ensemble": check_prompt_ensemble,
     "macro_f1": check_macro_f1,
     "median_rank": check_median_rank,

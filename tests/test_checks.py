@@ -390,3 +390,33 @@ def test_an_experiment_verdict_that_passes_prints_no_measured_number(capsys):
     for name in ("spoke_experiment", "gap_experiment"):
         ok, out = verdict(capsys, CHECKS[name], REFERENCES[name])
         assert ok and not any(ch.isdigit() for ch in out.replace("0.05", "").replace("0.5", "")), out
+
+
+# ---------------------------------------------------------------- 03: change, predict, measure (issue 15)
+# (tests of the check added for notebook 03's exercise 3; the generic tests above run it too)
+
+REFERENCES["dropout_prediction"] = lambda: {"share_one_modality": 3 * 0.2 * 0.8 ** 2 / (1 - 0.8 ** 3),
+                                            "only_image": "up", "all_three": "down"}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"share_one_modality": 3 * 0.2 * 0.8 ** 2, "only_image": "up", "all_three": "up"},
+     "independent drops"),
+    (lambda: {"share_one_modality": 0.2, "only_image": "up", "all_three": "up"}, "count the ways"),
+    (lambda: {"share_one_modality": 0.79, "only_image": "higher", "all_three": "up"}, "'up' or 'down'"),
+    (lambda: {"share_one_modality": 0.79}, "exactly the keys"),
+    (lambda: {"share_one_modality": "most", "only_image": "up", "all_three": "up"}, "a number"),
+])
+def test_dropout_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_dropout_prediction, answer)
+    assert not ok and hint in out, out
+
+
+def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsys):
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    ok, out = verdict(capsys, lambda a: checks.check_dropout_prediction(a, p=0.5, n_modalities=2),
+                      lambda: {"share_one_modality": 2 / 3, "only_image": "down", "all_three": "up"})
+    assert ok and "0.66" in out or "0.67" in out, out
+    assert torch.equal(torch.rand(3), want)
