@@ -190,7 +190,8 @@ def _imported_modules(source: str, exported: dict) -> set:
 
 def modules_used(sources) -> list:
     """The library modules (cmkt_lib/<name>.py) that code `sources` runs, following the modules'
-    own imports: the part of the library a notebook's numbers can depend on."""
+    own imports: the part of the library a notebook's numbers can depend on. The modules in
+    NOT_IN_HASH (self-checks, drawings, printing) and what only they import are left out."""
     package = ROOT / "cmkt_lib"
     init = ast.parse((package / "__init__.py").read_text())
     exported = {a.asname or a.name: node.module.split(".")[0] for node in ast.walk(init)
@@ -200,7 +201,7 @@ def modules_used(sources) -> list:
     while todo:
         name = todo.pop()
         path = package / f"{name}.py"
-        if name in seen or not path.exists():
+        if name in seen or not path.exists() or path.name in NOT_IN_HASH:  # they change no number
             continue
         seen.add(name)
         todo |= _imported_modules(path.read_text(), exported)
@@ -220,9 +221,8 @@ def code_hash(notebook_path) -> str:
     for source in sources:
         h.update(source.replace("\r\n", "\n").encode() + b"\0")
     for name in modules_used(sources):
-        if f"{name}.py" not in NOT_IN_HASH:
-            text = (ROOT / "cmkt_lib" / f"{name}.py").read_text().replace("\r\n", "\n")
-            h.update(name.encode() + b"\0" + text.encode())
+        text = (ROOT / "cmkt_lib" / f"{name}.py").read_text().replace("\r\n", "\n")
+        h.update(name.encode() + b"\0" + text.encode())
     sums = ROOT / "data" / "SHA256SUMS"
     if sums.exists():
         h.update(sums.read_bytes())
