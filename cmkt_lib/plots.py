@@ -136,7 +136,7 @@ def concept_map_figure() -> plt.Figure:
 def loss_and_accuracy_figure(losses: dict, accuracies: dict, lines: dict | None = None,
                              loss_limit: float | None = 4.0, marks: dict | None = None) -> plt.Figure:
     """Left: each run's training loss per step (`losses`: name -> list of losses), cut at
-    +-`loss_limit` (None: the whole curve). Right: test accuracy (`accuracies`: name -> one value per
+    +-`loss_limit` (None: the whole curve, on a symlog axis). Right: test accuracy (`accuracies`: name -> one value per
     seed) as a bar at the mean with one dot per seed; `lines` (name -> accuracy) as dashed lines across
     every bar, for a floor that holds for all of them; `marks` (bar name -> (label, accuracy)) as a short
     dashed line over that bar only, for a reference that belongs to one bar. Returns the figure."""
@@ -150,10 +150,13 @@ def loss_and_accuracy_figure(losses: dict, accuracies: dict, lines: dict | None 
     for k, (name, curve) in enumerate(losses.items()):
         ax_loss.plot(curve, label=name, color=f"C{k}", alpha=0.85)
     ax_loss.axhline(0, color="black", lw=1, ls="--", label="zero: a real cross-entropy never goes below")
-    title = "Training loss per step" + (f" (cut at ±{loss_limit:g})" if loss_limit is not None else "")
+    title = "Training loss per step" + (f" (cut at ±{loss_limit:g})" if loss_limit is not None else
+                                        " (linear within ±1, logarithmic beyond)")
     ax_loss.set(title=title, xlabel="training step", ylabel="cross-entropy loss")
     if loss_limit is not None:
         ax_loss.set_ylim(-loss_limit, loss_limit)
+    else:  # the whole curve: a diverging loss and a loss near zero both stay readable
+        ax_loss.set_yscale("symlog", linthresh=1.0)
     ax_loss.legend(fontsize=9, loc="upper right")
     names = list(accuracies)
     means = [float(np.mean(accuracies[n])) for n in names]

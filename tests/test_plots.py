@@ -129,7 +129,7 @@ def test_loss_and_accuracy_can_show_the_whole_curve_and_mark_one_bar():
     fig = loss_and_accuracy_figure({"random": [1.0, -2.0, -9.0]}, {"a": [0.2], "b": [0.9]},
                                    {"floor": 0.16}, loss_limit=None, marks={"b": ("text alone", 0.5)})
     ax_loss, ax_acc = fig.axes
-    assert ax_loss.get_ylim()[0] < -9.0 and "cut" not in ax_loss.get_title()
+    assert ax_loss.get_ylim()[0] < -9.0 and "cut" not in ax_loss.get_title() and ax_loss.get_yscale() == "symlog"
     mark = [line for line in ax_acc.lines if line.get_label() == "text alone: 0.50"]
     assert len(mark) == 1 and list(mark[0].get_xdata()) == [0.55, 1.45], "the mark spans bar b only"
     with pytest.raises(ValueError, match="not in accuracies"):
