@@ -158,6 +158,101 @@ def check_recall_at_k(answer) -> bool:
     return _check("Recall@K", answer, _recall_at_k, cases, mistakes)
 
 
+def _one_way(logits, mask):
+    """-log(softmax mass on each row's matches), averaged over rows."""
+    return (logits.logsumexp(dim=1) - logits.masked_fill(~mask, float("-inf")).logsumexp(dim=1)).mean()
+
+
+def _masked_info_nce(a, b, logit_scale, positive_mask):
+    logits = logit_scale.exp() * a @ b.T
+    return (_one_way(logits, positive_mask) + _one_way(logits.T, positive_mask.T)) / 2
+
+
+def _masked_cases():
+    """Batches with duplicates: pairs that share their attributes, so the mask has off-diagonal Trues."""
+    g = torch.Generator().manual_seed(4)
+    groups = [torch.tensor([0, 0, 1, 2, 2, 2]), torch.tensor([3, 1, 3, 0, 1])]
+    cases = []
+    for labels, t in zip(groups, (0.07, 0.2)):
+        a = _unit(torch.randn(len(labels), 5, generator=g))
+        b = _unit(a + 0.8 * torch.randn(len(labels), 5, generator=g))
+        cases.append((a, b, torch.tensor(math.log(1 / t)), labels[:, None] == labels[None, :]))
+    return cases
+
+
+def check_masked_info_nce(answer) -> bool:
+    """answer(a (B, D), b (B, D), logit_scale scalar tensor, positive_mask bool (B, B)) -> the
+    symmetric InfoNCE whose target is "any match": -log(sum over matches / sum over all) per row,
+    for rows (a -> b) and columns (b -> a), averaged."""
+    target = lambda a: torch.arange(len(a))  # noqa: E731
+
+    def mean_over_matches(a, b, s, m):  # the mean of -log p over each row's matches (SupCon's "out" form)
+        logp = (s.exp() * a @ b.T).log_softmax(dim=1)
+        logq = (s.exp() * b @ a.T).log_softmax(dim=1)
+        return (-(logp * m).sum(1) / m.sum(1) - (logq * m.T).sum(1) / m.T.sum(1)).mean() / 2
+
+    mistakes = [
+        (lambda a, b, s, m: (F.cross_entropy(s.exp() * a @ b.T, target(a)) + F.cross_entropy(s.exp() * b @ a.T, target(a))) / 2,
+         "the mask is ignored: that is plain InfoNCE, which calls a duplicate a negative. The target of "
+         "row i is ANY j with positive_mask[i, j]: -log(sum of exp over the matches / sum of exp over all)"),
+        (lambda a, b, s, m: (_one_way(s.exp() * a @ b.T, m) + F.cross_entropy(s.exp() * b @ a.T, target(a))) / 2,
+         "the b -> a half ignores the mask: use the transposed logits AND the transposed mask"),
+        (lambda a, b, s, m: _one_way(s.exp() * a @ b.T, m),
+         "only one direction: average the a -> b loss (rows) and the b -> a loss (columns)"),
+        (mean_over_matches, "you averaged -log p over the matches; the loss of section 3 takes -log of the SUM "
+                            "of the matches' probabilities (log of a sum, not a mean of logs)"),
+        (lambda a, b, s, m: _masked_info_nce(a, b, torch.log(s), m),
+         "logit_scale is a logarithm: multiply by logit_scale.exp(), not by logit_scale"),
+    ]
+    return _check("InfoNCE with a positive mask", answer, _masked_info_nce, _masked_cases(), mistakes)
+
+
+def _experiment(name, answer, keys, options, judge) -> bool:
+    """A change-predict-measure exercise: answer() returns a dict with "prediction" (one of
+    `options`, written down before running) and the measured numbers `keys`; judge(measured)
+    gives (the option the measurement supports, a problem with the measurement or None, why)."""
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, name, problem)
+    if not isinstance(got, dict) or "prediction" not in got or not all(k in got for k in keys):
+        return _report(False, name, f"return a dict with 'prediction' and the measured {', '.join(map(repr, keys))}")
+    if got["prediction"] not in options:
+        return _report(False, name, f"'prediction' must be one of {', '.join(map(repr, options))}, got {got['prediction']!r}")
+    try:
+        measured = {k: float(got[k]) for k in keys}
+    except (TypeError, ValueError):
+        return _report(False, name, f"the measured {', '.join(map(repr, keys))} must be numbers")
+    if not all(math.isfinite(v) for v in measured.values()):
+        return _report(False, name, "a measured number is NaN or infinite")
+    supported, problem, why = judge(measured)
+    if problem:
+        return _report(False, name, problem)
+    if got["prediction"] != supported:
+        return _report(False, name, f"you predicted {got['prediction']!r}; the measurement says {supported!r}. {why}")
+    return _report(True, name, f"you predicted {supported!r} and the measurement agrees. {why}")
+
+
+def check_spoke_experiment(answer) -> bool:
+    """answer() -> {"prediction": "near chance" or "well above chance", "t2s_R@1", "s2t_R@1",
+    "chance"}: text<->sound Recall@1 of a space trained on image<->caption pairs only, and the
+    chance Recall@1 of that gallery."""
+    def judge(m):
+        if not 0 < m["chance"] < 1:
+            return None, f"'chance' must be a fraction between 0 and 1, got {m['chance']:.4g}", ""
+        ratio = max(m["t2s_R@1"], m["s2t_R@1"]) / m["chance"]
+        if 5 <= ratio < 20:
+            return None, (f"text<->sound Recall@1 is {ratio:.1f} times chance: neither near chance nor far above it; "
+                          "check that the model was trained on [('image', 'text')] only, for the full EPOCHS"), ""
+        if ratio >= 20:
+            return None, (f"text<->sound Recall@1 is {ratio:.0f} times chance: the sound encoder was trained. Train "
+                          "a fresh model on [('image', 'text')] only (no image-sound term)"), ""
+        return "near chance", None, ("Nothing ever moved the sound encoder, so sounds land at random: captions and "
+                                     "sounds meet only through the image<->sound training (the hub's spoke).")
+
+    return _experiment("spoke experiment", answer, ("t2s_R@1", "s2t_R@1", "chance"),
+                       ("near chance", "well above chance"), judge)
+
+
 # ---------------------------------------------------------------- 05: modality gap, hard-negative triplet loss
 
 def _number(fn):
@@ -225,6 +320,25 @@ def check_triplet_loss(answer) -> bool:
          "the hinge is missing: clamp each term at 0 ([x]_+ = max(x, 0)), so pairs already beyond the margin cost nothing"),
     ]
     return _check("VSE++ triplet loss", answer, _triplet, cases, [(_number(m), hint) for m, hint in mistakes])
+
+
+def check_gap_experiment(answer) -> bool:
+    """answer() -> {"prediction": "larger at 0.05", "larger at 0.5" or "about the same",
+    "gap_cold", "gap_warm"}: the image-caption modality gap of projection heads trained at a fixed
+    temperature of 0.05 (cold) and of 0.5 (warm)."""
+    def judge(m):
+        if not all(0 <= m[k] <= 2 for k in ("gap_cold", "gap_warm")):
+            return None, "a modality gap between unit vectors lies between 0 and 2: return the gaps themselves", ""
+        if m["gap_cold"] == m["gap_warm"]:
+            return None, "both gaps are the same number: did you train two runs, one at each temperature?", ""
+        if m["gap_cold"] < m["gap_warm"] + 0.01:
+            return None, (f"the gap at 0.05 ({m['gap_cold']:.3f}) is not above the gap at 0.5 ({m['gap_warm']:.3f}), "
+                          "unlike every seed of the stored sweep: check that temperature=0.05 and 0.5 reached train_heads"), ""
+        return "larger at 0.05", None, ("At a low temperature a match only has to be a little closer than its "
+                                        "impostors, so the loss stops pulling the two clouds together.")
+
+    return _experiment("gap experiment", answer, ("gap_cold", "gap_warm"),
+                       ("larger at 0.05", "larger at 0.5", "about the same"), judge)
 
 
 # ---------------------------------------------------------------- 07 and 08: the distillation loss, the prompt ensemble
@@ -371,6 +485,47 @@ def check_available_late_fusion(answer) -> bool:
          "you dropped the missing modalities but divided by all M: divide by the number available in each row"),
     ]
     return _check("late fusion with missing modalities", answer, _available_late_fusion, cases, mistakes)
+
+
+
+def _share_one_modality(p, n_modalities, draws=200_000):
+    """Measured on the masks themselves: the fraction of rows left with exactly one modality."""
+    from .fusion import modality_mask
+
+    with torch.random.fork_rng():  # leaves the notebook's random state as it was
+        torch.manual_seed(0)
+        kept = modality_mask(draws, n_modalities, p, keep_one=True).sum(dim=1)
+    return (kept == 1).float().mean().item()
+
+
+def check_dropout_prediction(answer, p=0.8, n_modalities=3) -> bool:
+    """answer() -> {"share_one_modality": float, "only_image": "up"/"down", "all_three": "up"/"down"}:
+    predictions for modality dropout p. The share is measured on modality_mask's draws (empty rows
+    drawn again); the two directions are only echoed (the notebook measures them by training)."""
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, "prediction", problem)
+    keys = {"share_one_modality", "only_image", "all_three"}
+    if not isinstance(got, dict) or set(got) != keys:
+        return _report(False, "prediction", f"return a dict with exactly the keys {sorted(keys)}")
+    bad = [k for k in ("only_image", "all_three") if got[k] not in ("up", "down")]
+    if bad:
+        return _report(False, "prediction", f"{', '.join(bad)} must be the word 'up' or 'down'")
+    try:
+        share = float(got["share_one_modality"])
+    except (TypeError, ValueError):
+        return _report(False, "prediction", "share_one_modality must be a number between 0 and 1")
+    measured = _share_one_modality(p, n_modalities)
+    independent = n_modalities * (1 - p) * p ** (n_modalities - 1)
+    if abs(share - measured) > 0.01:
+        hint = (" - that is the share for independent drops: the sampler draws an empty row again, so divide "
+                "by the chance that at least one modality is kept, 1 - p**M") if abs(share - independent) < 0.01 else \
+            " - count the ways to keep exactly one of M modalities, each kept with probability 1 - p"
+        return _report(False, "prediction", f"measured share of examples with one modality at p = {p}: "
+                                            f"{measured:.3f}; you predicted {share:.3f}{hint}")
+    return _report(True, "prediction", f"share of one-modality examples {measured:.3f} at p = {p}, as you predicted; "
+                                       f"your directions (only image {got['only_image']}, all three "
+                                       f"{got['all_three']}) are measured in the next cell")
 
 
 # ---------------------------------------------------------------- 01: shapes and optimizers
@@ -821,6 +976,9 @@ CHECKS = {
     "recall_at_k": check_recall_at_k,
     "modality_gap": check_modality_gap,
     "triplet_loss": check_triplet_loss,
+    "masked_info_nce": check_masked_info_nce,
+    "spoke_experiment": check_spoke_experiment,
+    "gap_experiment": check_gap_experiment,
     "distillation_loss": check_distillation_loss,
     "masked_mean": check_masked_mean,
     "drop_words": check_drop_words,
@@ -829,6 +987,7 @@ CHECKS = {
     "optimizer_covers": check_optimizer_covers,
     "corrupt_labels": check_corrupt_labels,
     "available_late_fusion": check_available_late_fusion,
+    "dropout_prediction": check_dropout_prediction,
     "prompt_ensemble": check_prompt_ensemble,
     "macro_f1": check_macro_f1,
     "median_rank": check_median_rank,

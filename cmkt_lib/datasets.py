@@ -54,3 +54,23 @@ class WorldDataset(Dataset):
         item = {k: v[i] for k, v in self.tensors.items()}
         item["index"] = self.indices[i]
         return item
+
+
+class DictDataset(Dataset):
+    """A Dataset of dicts over equal-length tensors, e.g. DictDataset(image=f_img, label=y):
+    item i is {"image": f_img[i], "label": y[i]}, the same kind of batch as WorldDataset's."""
+
+    def __init__(self, **tensors):
+        if not tensors:
+            raise ValueError("give at least one named tensor, e.g. DictDataset(image=features, label=labels)")
+        self.tensors = {k: torch.as_tensor(v) for k, v in tensors.items()}
+        lengths = {k: len(v) for k, v in self.tensors.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"every tensor needs the same length (one row per item), got {lengths}")
+        self.n = next(iter(lengths.values()))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return {k: v[i] for k, v in self.tensors.items()}

@@ -8,7 +8,10 @@ Every model takes its modalities' inputs in the order of `model.inputs` (batch k
 `WorldDataset`: "image", "tokens", "spectrogram"), so `fit(model, loader, inputs=model.inputs)`
 trains it. Two ways to lose a modality:
   * modality dropout (training only): each modality of each example is dropped with
-    probability `modality_dropout`, so the network learns not to lean on one alone;
+    probability `modality_dropout`, so the network learns not to lean on one alone. By default
+    (`keep_one=True`) an example whose draw left it with no modality at all is drawn again, so
+    every training example keeps at least one: with independent drops at p = 0.5 an eighth of
+    the examples (three modalities) or a quarter (two) would otherwise carry no input at all;
   * `with model.without("audio"):` (any time, e.g. at test): that modality is treated as absent
     for every example. Early and intermediate fusion set its part of the joint vector to zero;
     late fusion leaves it out of the average."""
@@ -18,9 +21,12 @@ from numbers import Integral
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ._validate import check_scalar
+from .datasets import DictDataset  # noqa: F401  (lives in datasets; notebooks 03, 09, 10 import it from here)
 from .encoders import VOCAB_SIZE
+from .train import evaluate_accuracy, fit
 
 MODALITY_INPUTS = {"image": "image", "text": "tokens", "audio": "spectrogram"}
 
@@ -35,22 +41,44 @@ def _check_modalities(modalities) -> tuple:
     return modalities
 
 
-def modality_mask(batch_size: int, n_modalities: int, p: float, device=None) -> torch.Tensor:
+def modality_mask(batch_size: int, n_modalities: int, p: float, device=None, keep_one: bool = True) -> torch.Tensor:
     """Float `(B, M)`: 1 keeps a modality of an example, 0 drops it; each is dropped
-    independently with probability p (kept values are not rescaled)."""
-    return (torch.rand(batch_size, n_modalities, device=device) >= p).float()
+    independently with probability p (kept values are not rescaled).
+
+    keep_one: a row with every modality dropped (probability p**M) is drawn again until one
+    survives, i.e. the drops are independent *given* that at least one modality is left. Each
+    modality is then kept with probability (1 - p) / (1 - p**M), a little more than 1 - p."""
+    keep = (torch.rand(batch_size, n_modalities, device=device) >= p).float()
+    if keep_one and n_modalities > 0 and p > 0:
+        empty = keep.sum(dim=1) == 0
+        while empty.any():
+            keep[empty] = (torch.rand(int(empty.sum()), n_modalities, device=device) >= p).float()
+            empty = keep.sum(dim=1) == 0
+    return keep
+
+
+def modalities_left_rates(n_modalities: int, p: float, keep_one: bool = True) -> list:
+    """Fraction of training examples left with k = 0, 1, ..., M modalities under modality
+    dropout p: binomial(M, 1 - p), renormalised over k >= 1 when keep_one."""
+    from math import comb
+
+    rates = [comb(n_modalities, k) * (1 - p) ** k * p ** (n_modalities - k) for k in range(n_modalities + 1)]
+    if keep_one:
+        rates = [0.0] + [r / (1 - rates[0]) for r in rates[1:]]
+    return rates
 
 
 class _Fusion(nn.Module):
     """What the three fusion models share: modality names, dropout, and `without`."""
 
-    def __init__(self, modalities, modality_dropout: float):
+    def __init__(self, modalities, modality_dropout: float, keep_one: bool = True):
         super().__init__()
         self.modalities = _check_modalities(modalities)
         self.inputs = tuple(MODALITY_INPUTS[m] for m in self.modalities)
         check_scalar(modality_dropout, "modality_dropout", (int, float), min_val=0, max_val=1,
                      include_boundaries="left", hint="it is a probability")
         self.modality_dropout = float(modality_dropout)
+        self.keep_one = bool(keep_one)
         self.absent = frozenset()
 
     @contextmanager
@@ -84,7 +112,8 @@ class _Fusion(nn.Module):
         keep = torch.tensor([m not in self.absent for m in self.modalities], dtype=torch.float32, device=device)
         keep = keep.expand(batch_size, -1)
         if self.training and self.modality_dropout > 0:
-            keep = keep * modality_mask(batch_size, len(self.modalities), self.modality_dropout, device)
+            keep = keep * modality_mask(batch_size, len(self.modalities), self.modality_dropout, device,
+                                        keep_one=self.keep_one)
         return keep
 
 
@@ -99,8 +128,8 @@ class EarlyFusion(_Fusion):
     SIZES = {"image": 3 * 32 * 32, "text": VOCAB_SIZE, "audio": 32 * 32}
 
     def __init__(self, n_classes: int, modalities=("image", "text", "audio"), hidden: int = 128,
-                 modality_dropout: float = 0.0, vocab_size: int = VOCAB_SIZE):
-        super().__init__(modalities, modality_dropout)
+                 modality_dropout: float = 0.0, vocab_size: int = VOCAB_SIZE, keep_one: bool = True):
+        super().__init__(modalities, modality_dropout, keep_one)
         check_scalar(n_classes, "n_classes", Integral, min_val=2,
                      hint="the number of classes the network tells apart, e.g. len(CONCEPTS)")
         check_scalar(hidden, "hidden", Integral, min_val=1, hint="the width of the hidden layer")
@@ -142,10 +171,11 @@ class IntermediateFusion(_Fusion):
     inputs in the order of `model.inputs`; output logits `(B, n_classes)`. A missing or dropped
     modality's features are set to zero."""
 
-    def __init__(self, encoders: dict, n_classes: int, hidden: int = 64, modality_dropout: float = 0.0):
+    def __init__(self, encoders: dict, n_classes: int, hidden: int = 64, modality_dropout: float = 0.0,
+                 keep_one: bool = True):
         if not isinstance(encoders, dict) or not encoders:
             raise TypeError("encoders must be a dict such as {'image': ImageEncoder(), 'audio': AudioEncoder()}")
-        super().__init__(tuple(encoders), modality_dropout)
+        super().__init__(tuple(encoders), modality_dropout, keep_one)
         for name, enc in encoders.items():
             if not hasattr(enc, "out_dim"):
                 raise TypeError(f"the {name} encoder needs an .out_dim attribute (its feature size)")
@@ -167,10 +197,10 @@ class LateFusion(_Fusion):
     A missing or dropped modality is left out of the average (an example with none left gets
     zeros, i.e. a uniform guess)."""
 
-    def __init__(self, classifiers: dict, modality_dropout: float = 0.0):
+    def __init__(self, classifiers: dict, modality_dropout: float = 0.0, keep_one: bool = True):
         if not isinstance(classifiers, dict) or not classifiers:
             raise TypeError("classifiers must be a dict such as {'image': Classifier(ImageEncoder(), 3), ...}")
-        super().__init__(tuple(classifiers), modality_dropout)
+        super().__init__(tuple(classifiers), modality_dropout, keep_one)
         self.classifiers = nn.ModuleDict(classifiers)
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
@@ -195,21 +225,36 @@ class Features(nn.Module):
         return x
 
 
-class DictDataset(torch.utils.data.Dataset):
-    """A Dataset of dicts over equal-length tensors, e.g. DictDataset(image=f_img, label=y):
-    item i is {"image": f_img[i], "label": y[i]}, the same kind of batch as WorldDataset's."""
+# ---------------------------------------------------------------- fair comparisons (notebook 03)
 
-    def __init__(self, **tensors):
-        if not tensors:
-            raise ValueError("give at least one named tensor, e.g. DictDataset(image=features, label=labels)")
-        self.tensors = {k: torch.as_tensor(v) for k, v in tensors.items()}
-        lengths = {k: len(v) for k, v in self.tensors.items()}
-        if len(set(lengths.values())) != 1:
-            raise ValueError(f"every tensor needs the same length (one row per item), got {lengths}")
-        self.n = next(iter(lengths.values()))
+def head_parameters(in_dim: int, hidden: int, n_classes: int) -> int:
+    """Weights and biases of the head Linear(in_dim, hidden) -> ReLU -> Linear(hidden, n_classes)."""
+    return in_dim * hidden + hidden + hidden * n_classes + n_classes
 
-    def __len__(self) -> int:
-        return self.n
 
-    def __getitem__(self, i: int) -> dict:
-        return {k: v[i] for k, v in self.tensors.items()}
+def hidden_to_match(in_dim: int, n_classes: int, n_params: int) -> int:
+    """The smallest hidden width whose head on `in_dim` inputs has at least `n_params` parameters:
+    gives a one-modality head the capacity of a fusion head that reads more features."""
+    for name, value in (("in_dim", in_dim), ("n_classes", n_classes), ("n_params", n_params)):
+        check_scalar(value, name, Integral, min_val=1)
+    return max(1, -(-(n_params - n_classes) // (in_dim + 1 + n_classes)))
+
+
+def train_head(model: nn.Module, train_data, val_data, *, epochs: int, lr: float = 3e-3, batch_size: int = 32,
+               seed: int = 0, device=None, desc: str = "head", progress: bool = True) -> dict:
+    """The one training budget every contender gets: `epochs` passes over `train_data` (a Dataset
+    of dict batches) in shuffled batches of `batch_size` (order drawn from `seed`), Adam at `lr`,
+    the validation accuracy after each epoch, and the weights of the best validation epoch kept
+    (never chosen on test). Returns fit's history (train_loss, val_loss, val_metric, best_epoch)."""
+    loader = DataLoader(train_data, batch_size=batch_size, shuffle=True,
+                        generator=torch.Generator().manual_seed(seed))
+    return fit(model, loader, epochs=epochs, lr=lr, inputs=model.inputs, val_loader=DataLoader(val_data, batch_size=500),
+               metric="accuracy", patience=epochs, device=device, desc=desc, progress=progress)
+
+
+def accuracy_with(model: _Fusion, loader, present) -> float:
+    """Accuracy of a fusion model when only the modalities in `present` arrive (the others are
+    treated as missing for every example)."""
+    present = _check_modalities(present)
+    with model.without(*[m for m in model.modalities if m not in present]):
+        return evaluate_accuracy(model, loader, inputs=model.inputs)

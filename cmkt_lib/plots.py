@@ -271,3 +271,31 @@ def three_families_figure() -> plt.Figure:
     fig.suptitle("Three families of cross-modal methods", fontsize=16, y=0.99)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     return fig
+
+
+def learning_curves_figure(histories: dict, title: str = "learning curves", ncols: int = 4) -> plt.Figure:
+    """One small panel per trained model: training loss and validation loss per epoch (from
+    `fit`'s history), with the epoch whose validation accuracy was best (the weights kept) marked.
+    histories: name -> history dict. Notebook 03 uses it for its encoders and heads."""
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("histories must be a non-empty dict name -> the dict that fit() returned")
+    n = len(histories)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.4 * nrows), squeeze=False, sharex=False)
+    for ax, (name, h) in zip(axes.flat, histories.items()):
+        epochs = np.arange(1, len(h["train_loss"]) + 1)
+        ax.plot(epochs, h["train_loss"], label="train loss")
+        if h.get("val_loss"):
+            ax.plot(epochs, h["val_loss"], label="validation loss")
+        ax.axvline(h["best_epoch"], color="grey", linestyle=":", label="kept (best val. accuracy)")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].set_ylabel("cross-entropy", fontsize=8)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -105,6 +105,43 @@ def recall_at_k(similarity, positive_mask, ks=None) -> dict:
     return {f"R@{k}": (ranks <= k).double().mean().item() for k in ks}
 
 
+def _match_counts(positive_mask) -> np.ndarray:
+    m = np.asarray(positive_mask.cpu() if isinstance(positive_mask, torch.Tensor) else positive_mask)
+    if m.dtype != bool or m.ndim != 2:
+        raise TypeError(f"positive_mask must be a 2-D bool array (True = a true match), got {m.dtype} of shape {m.shape}")
+    counts = m.sum(axis=1)
+    if (counts == 0).any():
+        raise ValueError(f"{(counts == 0).sum()} queries have no true match in the gallery; every query needs one")
+    return counts
+
+
+def chance_recall(positive_mask, ks=(1,)) -> dict:
+    """The floor: expected Recall@k of a random ranking, {"R@1": ..., ...}. A query with m true
+    matches in a gallery of G misses only if all k drawn items are non-matches:
+    1 - C(G - m, k) / C(G, k); averaged over queries. With one match per query it is k / G."""
+    counts = _match_counts(positive_mask)
+    gallery = np.asarray(positive_mask).shape[1]
+    ks = (ks,) if isinstance(ks, Integral) else tuple(ks)
+    out = {}
+    for k in ks:
+        check_scalar(k, "each k in ks", Integral, min_val=1, max_val=gallery)
+        miss = np.ones(len(counts))
+        for t in range(k):  # the t-th draw is a non-match too
+            miss *= np.clip(gallery - counts - t, 0, None) / (gallery - t)
+        out[f"R@{k}"] = float(1 - miss.mean())
+    return out
+
+
+def one_to_one_ceiling(positive_mask, k: int = 1) -> float:
+    """The best Recall@k any model can reach if only the query's OWN item counted as a hit: a
+    query whose m matches are indistinguishable (same attributes) finds its own among its top k
+    with probability at most min(1, k / m). Averaged over queries. (Counting any match as a hit,
+    as `recall_at_k` does, lifts this ceiling to 1.)"""
+    counts = _match_counts(positive_mask)
+    check_scalar(k, "k", Integral, min_val=1)
+    return float(np.minimum(1.0, k / counts).mean())
+
+
 def median_rank(similarity, positive_mask) -> float:
     """Median over queries (rows) of the rank of the best-placed true match (1 = perfect)."""
     ranks = first_match_ranks(similarity, positive_mask)

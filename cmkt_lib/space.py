@@ -79,7 +79,7 @@ def pair_mask(keys_p: np.ndarray, keys_q: np.ndarray) -> np.ndarray:
 
 def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, items, *, epochs: int,
                        batch: int = 64, lr: float = 3e-3, loss: str = "info_nce", temperature=None,
-                       margin: float = 0.2, seed: int = 0, desc: str = "training"):
+                       margin: float = 0.2, seed: int = 0, desc: str = "training", val_items=None):
     """Train `model` on the modality `pairs` (e.g. [("image", "text")]) over the objects `items`.
 
     The step of notebook 04, repeated: embed a batch of each modality, build each pair's
@@ -87,7 +87,12 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
     temperature) and a one-cycle schedule, then clamp each 1/temperature at 100. `temperature`
     None means learnable (starting at CLIP's 0.07). Returns (scales, log): the temperature
     modules per pair and the loss and first pair's temperature after every step. `seed` sets
-    the batch order; seed torch before `make_space` to fix the initialisation."""
+    the batch order; seed torch before `make_space` to fix the initialisation.
+
+    With `val_items` the log also holds learning curves, one entry per epoch: "epoch_train_loss"
+    (the mean loss of the epoch's steps), "epoch_val_loss" (the same loss on the validation
+    objects, in batches of `batch`, without a step) and "epoch_val_R@1" (the first pair's mean
+    Recall@1 of both directions on the whole validation gallery)."""
     if loss not in ("info_nce", "triplet"):
         raise ValueError(f"loss must be 'info_nce' or 'triplet', got {loss!r}")
     steps = len(items) // batch
@@ -101,17 +106,21 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
     optimizer = torch.optim.AdamW(weight_decay_groups(nn.ModuleList([model, scales]), 1e-4), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps)
     log = {"loss": [], "temperature": []}
+
+    def batch_loss(idx):
+        z = {m: model.embed(m, inputs[m][idx].to(device)) for m in modalities}
+        total = 0.0
+        for p, q in pairs:
+            mask = torch.from_numpy(pair_mask(keys[p][idx], keys[q][idx])).to(device)
+            total = total + (info_nce_loss(z[p], z[q], scales[f"{p}-{q}"](), mask) if loss == "info_nce"
+                             else triplet_loss(z[p], z[q], margin, mask))
+        return total
+
     for _ in tqdm(range(epochs), desc=desc, unit="epoch"):
         model.train()
         order = order_rng.permutation(items)
         for step in range(steps):
-            idx = order[step * batch:(step + 1) * batch]
-            z = {m: model.embed(m, inputs[m][idx].to(device)) for m in modalities}
-            total = 0.0
-            for p, q in pairs:
-                mask = torch.from_numpy(pair_mask(keys[p][idx], keys[q][idx])).to(device)
-                total = total + (info_nce_loss(z[p], z[q], scales[f"{p}-{q}"](), mask) if loss == "info_nce"
-                                 else triplet_loss(z[p], z[q], margin, mask))
+            total = batch_loss(order[step * batch:(step + 1) * batch])
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
@@ -120,8 +129,24 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
                 scale.clamp_()
             log["loss"].append(total.item())
             log["temperature"].append(scales[f"{pairs[0][0]}-{pairs[0][1]}"].temperature)
+        if val_items is not None:
+            _log_epoch(log, model, batch_loss, steps, inputs, keys, pairs[0], val_items, batch)
     model.eval()
     return scales, log
+
+
+def _log_epoch(log, model, batch_loss, steps, inputs, keys, pair, val_items, batch):
+    """One point of each learning curve: the epoch's mean training loss, the validation loss and
+    the first pair's validation Recall@1."""
+    model.eval()
+    with torch.no_grad():
+        val_batches = [val_items[i:i + batch] for i in range(0, len(val_items) - batch + 1, batch)]
+        val_loss = np.mean([batch_loss(idx).item() for idx in val_batches])
+    report = evaluate_pair(model, inputs, keys, *pair, val_items, ks=(1,))
+    names = [k for k in report if k.endswith("_R@1")]
+    log.setdefault("epoch_train_loss", []).append(float(np.mean(log["loss"][-steps:])))
+    log.setdefault("epoch_val_loss", []).append(float(val_loss))
+    log.setdefault("epoch_val_R@1", []).append(float(np.mean([report[k] for k in names])))
 
 
 @torch.no_grad()
@@ -142,3 +167,61 @@ def evaluate_pair(model: SharedSpace, inputs: dict, keys: dict, p: str, q: str, 
     report.update(gallery_size=len(idx), modality_gap=modality_gap(za, zb),
                   alignment=alignment(za, zb), uniformity=(uniformity(za) + uniformity(zb)) / 2)
     return report
+
+
+@torch.no_grad()
+def encoder_features(model: SharedSpace, modality: str, inputs: dict, idx, chunk: int = 1000) -> torch.Tensor:
+    """The encoder's features `(N, FEATURES)` of the items `idx`, before the projection (notebook
+    05 freezes them and trains fresh projection heads on top)."""
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat([model.encoders[modality](inputs[modality][idx[i:i + chunk]].to(device))
+                      for i in range(0, len(idx), chunk)])
+
+
+def train_heads(features: dict, keys: dict, *, loss: str = "info_nce", temperature=None, epochs: int = 4,
+                batch: int = 64, lr: float = 3e-3, dim: int = 64, margin: float = 0.2, seed: int = 0,
+                shuffle_pairs: bool = False) -> dict:
+    """Fresh linear projections for two modalities on frozen features, trained with one loss.
+
+    features[split][m]: `(N, F)` features of modality m (two modalities, e.g. image and text) for
+    the split "train" and every split to evaluate on; keys[split][m]: their `(N, A)` attribute
+    labels. `temperature` None means learnable (from 0.07). `shuffle_pairs` is the control that
+    should fail: the second modality's training rows are permuted, so each "pair" is two
+    unrelated objects (the mask then follows the first modality's keys, the pairs the trainer
+    believes in). Returns {"temperature": ..., split: {"R@1", "R@5" (means of both directions),
+    "modality_gap", "alignment", "uniformity"}} for every split but "train"."""
+    if loss not in ("info_nce", "triplet"):
+        raise ValueError(f"loss must be 'info_nce' or 'triplet', got {loss!r}")
+    p, q = list(features["train"])
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    f_p, f_q = features["train"][p], features["train"][q]
+    k_p, k_q = keys["train"][p], keys["train"][q]
+    if shuffle_pairs:
+        f_q, k_q = f_q[torch.from_numpy(rng.permutation(len(f_q)))], k_p
+    device = f_p.device
+    heads = nn.ModuleDict({m: nn.Linear(f_p.shape[1], dim) for m in (p, q)}).to(device)
+    scale = LogitScale(temperature or 0.07, learnable=temperature is None).to(device)
+    optimizer = torch.optim.AdamW(weight_decay_groups(nn.ModuleList([heads, scale]), 1e-4), lr=lr)
+    for _ in range(epochs):
+        order = rng.permutation(len(f_p))
+        for step in range(len(order) // batch):
+            rows = order[step * batch:(step + 1) * batch]
+            a, b = F.normalize(heads[p](f_p[rows]), dim=-1), F.normalize(heads[q](f_q[rows]), dim=-1)
+            mask = torch.from_numpy(pair_mask(k_p[rows], k_q[rows])).to(device)
+            value = info_nce_loss(a, b, scale(), mask) if loss == "info_nce" else triplet_loss(a, b, margin, mask)
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            optimizer.step()
+            scale.clamp_()
+    out = {"temperature": scale.temperature if loss == "info_nce" else float("nan")}
+    with torch.no_grad():
+        for split in (s for s in features if s != "train"):
+            a = F.normalize(heads[p](features[split][p]), dim=-1).cpu()
+            b = F.normalize(heads[q](features[split][q]), dim=-1).cpu()
+            r = retrieval_report(a @ b.T, pair_mask(keys[split][p], keys[split][q]), names=("ab", "ba"), ks=(1, 5))
+            out[split] = {"R@1": (r["ab_R@1"] + r["ba_R@1"]) / 2, "R@5": (r["ab_R@5"] + r["ba_R@5"]) / 2,
+                          "modality_gap": modality_gap(a, b), "alignment": alignment(a, b),
+                          "uniformity": (uniformity(a) + uniformity(b)) / 2}
+    return out

@@ -316,3 +316,107 @@ def test_compare_prediction_prints_each_name_and_passes_only_when_all_are_close(
 def test_compare_prediction_explains_a_malformed_prediction(capsys, bad):
     assert checks.compare_prediction(bad, {"colour": 0.18, "shape": 0.96}) is False
     assert "predict" in capsys.readouterr().out
+
+
+# ================================================================ notebooks 04 and 05 (issue 15): the masked
+# InfoNCE and the two change-predict-measure exercises
+
+REFERENCES.update({
+    "masked_info_nce": lambda a, b, s, m: losses.info_nce_loss(a, b, s, m),
+    "spoke_experiment": lambda: {"prediction": "near chance", "t2s_R@1": 0.012, "s2t_R@1": 0.009, "chance": 0.0105},
+    "gap_experiment": lambda: {"prediction": "larger at 0.05", "gap_cold": 0.21, "gap_warm": 0.05},
+})
+
+
+def masked_by_hand(a, b, s, m):
+    logits = (s.exp() * a @ b.T).tolist()
+    total = 0.0
+    for rows, mask in ((logits, m.tolist()), ([list(c) for c in zip(*logits)], m.T.tolist())):
+        for row, match in zip(rows, mask):
+            total -= math.log(sum(math.exp(v) for v, k in zip(row, match) if k) / sum(math.exp(v) for v in row))
+    return torch.tensor(total / (2 * len(logits)))
+
+
+def test_masked_info_nce_reference_agrees_with_a_loop_by_hand(capsys):
+    ok, out = verdict(capsys, checks.check_masked_info_nce, masked_by_hand)
+    assert ok, out
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda a, b, s, m: (F.cross_entropy(s.exp() * a @ b.T, torch.arange(len(a)))
+                         + F.cross_entropy(s.exp() * b @ a.T, torch.arange(len(a)))) / 2, "the mask is ignored"),
+    (lambda a, b, s, m: checks._one_way(s.exp() * a @ b.T, m), "only one direction"),
+    (lambda a, b, s, m: (checks._one_way(s.exp() * a @ b.T, m)
+                         + F.cross_entropy(s.exp() * b @ a.T, torch.arange(len(a)))) / 2, "b -> a half ignores the mask"),
+    (lambda a, b, s, m: checks._masked_info_nce(a, b, torch.log(s), m), "logit_scale is a logarithm"),
+    (lambda a, b, s, m: (-(F.log_softmax(s.exp() * a @ b.T, 1) * m).sum(1) / m.sum(1)).mean() / 2
+     - ((F.log_softmax(s.exp() * b @ a.T, 1) * m.T).sum(1) / m.T.sum(1)).mean() / 2, "log of a sum"),
+])
+def test_masked_info_nce_mistakes_get_their_own_hint(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_masked_info_nce, answer)
+    assert not ok and hint in out, out
+
+
+@pytest.mark.parametrize("check, answer, hint", [
+    (checks.check_spoke_experiment, lambda: {"prediction": "well above chance", "t2s_R@1": 0.01, "s2t_R@1": 0.01,
+                                             "chance": 0.0105}, "the measurement says 'near chance'"),
+    (checks.check_spoke_experiment, lambda: {"prediction": "near chance", "t2s_R@1": 0.9, "s2t_R@1": 0.8,
+                                             "chance": 0.0105}, "the sound encoder was trained"),
+    (checks.check_spoke_experiment, lambda: {"prediction": "near chance", "t2s_R@1": 0.1, "s2t_R@1": 0.1,
+                                             "chance": 0.0105}, "neither near chance"),
+    (checks.check_spoke_experiment, lambda: {"prediction": "maybe", "t2s_R@1": 0.01, "s2t_R@1": 0.01,
+                                             "chance": 0.0105}, "must be one of"),
+    (checks.check_spoke_experiment, lambda: {"prediction": "near chance", "t2s_R@1": 0.01}, "return a dict"),
+    (checks.check_spoke_experiment, lambda: {"prediction": "near chance", "t2s_R@1": 0.01, "s2t_R@1": 0.01,
+                                             "chance": 3.0}, "fraction between 0 and 1"),
+    (checks.check_gap_experiment, lambda: {"prediction": "about the same", "gap_cold": 0.2, "gap_warm": 0.05},
+     "the measurement says 'larger at 0.05'"),
+    (checks.check_gap_experiment, lambda: {"prediction": "larger at 0.05", "gap_cold": 0.05, "gap_warm": 0.2},
+     "is not above the gap at 0.5"),
+    (checks.check_gap_experiment, lambda: {"prediction": "larger at 0.05", "gap_cold": 0.1, "gap_warm": 0.1},
+     "both gaps are the same number"),
+    (checks.check_gap_experiment, lambda: {"prediction": "larger at 0.05", "gap_cold": "big", "gap_warm": 0.1},
+     "must be numbers"),
+    (checks.check_gap_experiment, lambda: {"prediction": "larger at 0.05", "gap_cold": 5.0, "gap_warm": 0.1},
+     "between 0 and 2"),
+])
+def test_an_experiment_check_judges_the_measurement_then_the_prediction(capsys, check, answer, hint):
+    ok, out = verdict(capsys, check, answer)
+    assert not ok and hint in out, out
+
+
+def test_an_experiment_verdict_that_passes_prints_no_measured_number(capsys):
+    """Exercise cells are compared by nbval: a passing verdict must read the same on every machine."""
+    for name in ("spoke_experiment", "gap_experiment"):
+        ok, out = verdict(capsys, CHECKS[name], REFERENCES[name])
+        assert ok and not any(ch.isdigit() for ch in out.replace("0.05", "").replace("0.5", "")), out
+
+
+# ---------------------------------------------------------------- 03: change, predict, measure (issue 15)
+# (tests of the check added for notebook 03's exercise 3; the generic tests above run it too)
+
+REFERENCES["dropout_prediction"] = lambda: {"share_one_modality": 3 * 0.2 * 0.8 ** 2 / (1 - 0.8 ** 3),
+                                            "only_image": "up", "all_three": "down"}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"share_one_modality": 3 * 0.2 * 0.8 ** 2, "only_image": "up", "all_three": "up"},
+     "independent drops"),
+    (lambda: {"share_one_modality": 0.2, "only_image": "up", "all_three": "up"}, "count the ways"),
+    (lambda: {"share_one_modality": 0.79, "only_image": "higher", "all_three": "up"}, "'up' or 'down'"),
+    (lambda: {"share_one_modality": 0.79}, "exactly the keys"),
+    (lambda: {"share_one_modality": "most", "only_image": "up", "all_three": "up"}, "a number"),
+])
+def test_dropout_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_dropout_prediction, answer)
+    assert not ok and hint in out, out
+
+
+def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsys):
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    ok, out = verdict(capsys, lambda a: checks.check_dropout_prediction(a, p=0.5, n_modalities=2),
+                      lambda: {"share_one_modality": 2 / 3, "only_image": "down", "all_three": "up"})
+    assert ok and "0.66" in out or "0.67" in out, out
+    assert torch.equal(torch.rand(3), want)

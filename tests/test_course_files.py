@@ -127,3 +127,14 @@ def test_no_notebook_depends_on_another(path):
         if cell.cell_type == "code":
             found = WRITES_OR_IMPORTS.search(cell.source)
             assert not found, f"{path.name}: cell {i} writes a file or runs another notebook ({found.group(0)!r})"
+
+
+def test_notation_is_linked_and_its_local_uses_name_real_notebooks():
+    notation = (ROOT / "docs" / "NOTATION.md").read_text()
+    assert "docs/NOTATION.md" in (ROOT / "README.md").read_text()
+    local = notation.split("## Local uses", 1)[1]
+    numbers = {p.name[:2] for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}
+    for row in local.splitlines()[4:]:
+        if row.startswith("| "):
+            cited = {n.strip() for n in row.split("|")[1].split(",")}
+            assert cited <= numbers, f"NOTATION.md names a notebook that does not exist: {row}"

@@ -80,7 +80,7 @@ def test_missing_modality_in_early_fusion_ignores_its_input():
 
 def test_modality_mask_rate():
     torch.manual_seed(0)
-    mask = modality_mask(20_000, 3, 0.3)
+    mask = modality_mask(20_000, 3, 0.3, keep_one=False)
     assert mask.shape == (20_000, 3)
     assert set(mask.unique().tolist()) == {0.0, 1.0}
     assert abs((1 - mask.mean(dim=0)) - 0.3).max() < 0.02
@@ -91,6 +91,7 @@ def test_modality_dropout_only_in_training(kind):
     """In train mode about p of the modality slots are dropped; in eval mode never."""
     torch.manual_seed(0)
     model = models(p=0.4)[kind]
+    model.keep_one = False  # independent drops: about p of the slots
     model.train()
     masks = torch.cat([model.mask(1000, "cpu") for _ in range(10)])
     assert abs((1 - masks.mean()).item() - 0.4) < 0.02
@@ -102,7 +103,7 @@ def test_modality_dropout_only_in_training(kind):
 
 def test_dropout_zeroes_whole_modalities_of_single_examples():
     torch.manual_seed(1)
-    model = IntermediateFusion({"image": Features(4), "audio": Features(4)}, 2, modality_dropout=0.5)
+    model = IntermediateFusion({"image": Features(4), "audio": Features(4)}, 2, modality_dropout=0.5, keep_one=False)
     seen = []
     model.head.register_forward_hook(lambda mod, args, out: seen.append(args[0]))
     model.train()
@@ -176,3 +177,51 @@ def test_bad_inputs():
         Features(4)(torch.zeros(2, 5))
     with pytest.raises(ValueError, match=r"same length"):
         DictDataset(a=np.zeros(3), b=np.zeros(4))
+
+
+# ---------------------------------------------------------------- fair comparisons and keep_one (issue 15)
+
+from cmkt_lib.fusion import accuracy_with, head_parameters, hidden_to_match, modalities_left_rates, train_head  # noqa: E402
+
+
+@pytest.mark.parametrize("m, p", [(3, 0.5), (2, 0.5), (3, 0.8)])
+def test_keep_one_never_leaves_an_example_empty_and_matches_the_rates(m, p):
+    torch.manual_seed(0)
+    mask = modality_mask(50_000, m, p)
+    kept = mask.sum(dim=1)
+    assert kept.min() >= 1
+    measured = [(kept == k).float().mean().item() for k in range(m + 1)]
+    assert np.allclose(measured, modalities_left_rates(m, p), atol=0.01)
+    independent = modality_mask(50_000, m, p, keep_one=False).sum(dim=1)
+    assert abs((independent == 0).float().mean().item() - p ** m) < 0.01
+    assert modalities_left_rates(m, p, keep_one=False)[0] == pytest.approx(p ** m)
+
+
+def test_models_redraw_empty_rows_unless_told_not_to():
+    torch.manual_seed(0)
+    model = IntermediateFusion({"image": Features(4), "audio": Features(4)}, 2, modality_dropout=0.5).train()
+    assert model.mask(5000, "cpu").sum(dim=1).min() == 1
+    model = IntermediateFusion({"image": Features(4), "audio": Features(4)}, 2, modality_dropout=0.5,
+                               keep_one=False).train()
+    assert abs((model.mask(5000, "cpu").sum(dim=1) == 0).float().mean().item() - 0.25) < 0.03
+
+
+def test_head_sizes_are_matched():
+    fusion = head_parameters(384, 64, 3)
+    assert fusion == 384 * 64 + 64 + 64 * 3 + 3 == sum(p.numel() for p in IntermediateFusion(
+        {m: Features(128) for m in ("image", "text", "audio")}, 3, hidden=64).parameters())
+    h = hidden_to_match(128, 3, fusion)
+    assert head_parameters(128, h, 3) >= fusion > head_parameters(128, h - 1, 3)
+
+
+def test_train_head_keeps_the_best_validation_epoch_and_accuracy_with_drops_inputs():
+    torch.manual_seed(0)
+    x = torch.randn(200, 4)
+    y = (x[:, 0] > 0).long()
+    data = DictDataset(image=x, spectrogram=torch.randn(200, 4), label=y)
+    model = IntermediateFusion({"image": Features(4), "audio": Features(4)}, 2, hidden=8)
+    history = train_head(model, data, data, epochs=6, lr=3e-2, seed=0, progress=False)
+    assert history["val_metric"][history["best_epoch"] - 1] == max(history["val_metric"])
+    loader = DataLoader(data, batch_size=100)
+    assert accuracy_with(model, loader, ("image", "audio")) == pytest.approx(max(history["val_metric"]))
+    assert accuracy_with(model, loader, ("audio",)) < accuracy_with(model, loader, ("image",))

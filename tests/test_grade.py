@@ -119,6 +119,9 @@ def test_a_submission_without_a_solution_notebook_is_an_error(course, tmp_path):
 
 
 def test_grades_the_real_notebook_04_quickly(tmp_path):
-    """The real course notebook: its own solutions pass (about 6 s on a 2-core machine)."""
+    """The real course notebook: its own solutions to the two implementation exercises pass (about
+    6 s on a 2-core machine). Exercise 3 measures an experiment on the notebook's data and models,
+    which the quick run does not make, so it counts as a fail here; `--full` grades it."""
     result = grade(ROOT / "notebooks" / "04_shared_embedding.ipynb")
-    assert (result["passed"], result["total"]) == (2, 2), result
+    assert (result["passed"], result["total"]) == (2, 3), result
+    assert [r["function"] for r in result["exercises"] if not r["pass"]] == ["spoke_experiment"], result

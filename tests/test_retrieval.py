@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from cmkt_lib.retrieval import (
-    alignment, first_match_ranks, match_mask, median_rank, modality_gap, recall_at_k,
-    retrieval_report, uniformity,
+    alignment, chance_recall, first_match_ranks, match_mask, median_rank, modality_gap, one_to_one_ceiling,
+    recall_at_k, retrieval_report, uniformity,
 )
 
 
@@ -157,3 +157,33 @@ def test_diagnostics_refuse_bad_inputs():
         uniformity(a, t=0)
     with pytest.raises(TypeError, match="alpha must be a number"):  # a wrong type: TypeError, as in scikit-learn
         alignment(a, a, alpha="2")
+
+
+def test_chance_recall_is_k_over_the_gallery_with_one_match_and_exact_with_several():
+    one = np.eye(10, dtype=bool)
+    assert chance_recall(one, ks=(1, 3)) == pytest.approx({"R@1": 0.1, "R@3": 0.3})
+    _, mask = random_case(6, 12, seed=3, extra_matches=0.25)
+    # brute force: every ranking's first k items, counted over all k-subsets of the gallery
+    from itertools import combinations
+    for k in (1, 2, 4):
+        want = np.mean([np.mean([m[list(c)].any() for c in combinations(range(12), k)]) for m in mask])
+        assert chance_recall(mask, ks=k)[f"R@{k}"] == pytest.approx(want)
+    assert chance_recall(np.ones((3, 4), dtype=bool))["R@1"] == 1.0
+
+
+def test_one_to_one_ceiling_is_the_mean_of_k_over_the_matches():
+    dupes = match_mask([0, 0, 1, 2, 2, 2], [0, 0, 1, 2, 2, 2])  # counts 2, 2, 1, 3, 3, 3
+    assert one_to_one_ceiling(dupes) == pytest.approx((0.5 + 0.5 + 1 + 1 / 3 * 3) / 6)
+    assert one_to_one_ceiling(dupes, k=2) == pytest.approx((1 + 1 + 1 + 2 / 3 * 3) / 6)
+    assert one_to_one_ceiling(np.eye(4, dtype=bool)) == 1.0
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: chance_recall(np.eye(3)), TypeError, "bool"),
+    (lambda: chance_recall(np.zeros((2, 3), dtype=bool)), ValueError, "no true match"),
+    (lambda: chance_recall(np.eye(3, dtype=bool), ks=4), ValueError, "k"),
+    (lambda: one_to_one_ceiling(np.eye(3, dtype=bool), k=0), ValueError, "k"),
+])
+def test_floor_and_ceiling_refuse_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from cmkt_lib import Vocabulary, make_world
-from cmkt_lib.space import embed_all, evaluate_pair, make_space, pair_mask, space_data, train_shared_space
+from cmkt_lib.space import (embed_all, encoder_features, evaluate_pair, make_space, pair_mask, space_data, train_heads,
+                            train_shared_space)
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +88,43 @@ def test_bad_input_gets_a_plain_words_error(tiny, call, message):
     model = make_space(("image", "text"), len(vocab), width=4, dim=8)
     with pytest.raises((ValueError, KeyError), match=message):
         call(model, inputs, keys)
+
+
+def test_validation_items_add_one_point_per_epoch_to_each_learning_curve(tiny):
+    _, vocab, inputs, keys = tiny
+    torch.manual_seed(0)
+    model = make_space(("image", "text"), len(vocab), width=4, dim=16)
+    _, log = train_shared_space(model, inputs, keys, [("image", "text")], np.arange(128),
+                                epochs=3, batch=32, lr=1e-2, seed=0, val_items=np.arange(128, 192))
+    assert len(log["epoch_train_loss"]) == len(log["epoch_val_loss"]) == len(log["epoch_val_R@1"]) == 3
+    assert log["epoch_train_loss"][0] == pytest.approx(np.mean(log["loss"][:4]))
+    assert all(np.isfinite(log["epoch_val_loss"])) and all(0 <= r <= 1 for r in log["epoch_val_R@1"])
+    assert not model.training
+
+
+def heads_data(tiny, model):
+    _, _, inputs, keys = tiny
+    splits = {"train": np.arange(150), "val": np.arange(150, 200)}
+    features = {s: {m: encoder_features(model, m, inputs, idx) for m in ("image", "text")} for s, idx in splits.items()}
+    head_keys = {s: {m: keys[m][idx] for m in ("image", "text")} for s, idx in splits.items()}
+    return features, head_keys
+
+
+def test_train_heads_reports_every_split_but_train_and_keeps_a_fixed_temperature(tiny):
+    _, vocab, _, _ = tiny
+    torch.manual_seed(0)
+    model = make_space(("image", "text"), len(vocab), width=4, dim=16)
+    features, head_keys = heads_data(tiny, model)
+    assert features["train"]["image"].shape == (150, 128)
+    out = train_heads(features, head_keys, temperature=0.3, epochs=2, batch=32, dim=8, seed=1)
+    assert set(out) == {"temperature", "val"} and out["temperature"] == pytest.approx(0.3)
+    assert set(out["val"]) == {"R@1", "R@5", "modality_gap", "alignment", "uniformity"}
+    assert 0 <= out["val"]["R@1"] <= out["val"]["R@5"] <= 1
+    again = train_heads(features, head_keys, temperature=0.3, epochs=2, batch=32, dim=8, seed=1)
+    assert again == out, "the same seed gives the same run"
+    triplet = train_heads(features, head_keys, loss="triplet", epochs=1, batch=32, dim=8)
+    assert np.isnan(triplet["temperature"])
+    shuffled = train_heads(features, head_keys, temperature=0.3, epochs=2, batch=32, dim=8, seed=1, shuffle_pairs=True)
+    assert shuffled["val"] != out["val"]
+    with pytest.raises(ValueError, match="loss must be"):
+        train_heads(features, head_keys, loss="vse")
