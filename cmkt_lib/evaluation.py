@@ -25,6 +25,7 @@ from .retrieval import first_match_ranks, match_mask, median_rank, recall_at_k
 from .world import few_shot_indices
 
 __all__ = [
+    "saturated_pixel_colour",
     "accuracy", "macro_f1", "confusion", "recall_at_k", "median_rank", "match_mask",
     "first_match_ranks", "mean_average_precision", "zero_shot_predict", "zero_shot_accuracy",
     "linear_probe", "few_shot_probe", "mean_ci",
@@ -237,3 +238,26 @@ def mean_ci(values, confidence: float = 0.95) -> tuple:
         from statistics import NormalDist
         z = NormalDist().inv_cdf(0.5 + confidence / 2)
     return mean, mean - z * sem, mean + z * sem
+
+
+def saturated_pixel_colour(train_images, train_labels, test_images, n_classes: int, k: int = 12) -> np.ndarray:
+    """A colour rule that learns nothing (notebook 01's baseline): describe each image (N, 3, H, W) by
+    the mean RGB of its `k` most saturated pixels (largest max - min over the channels), average that
+    per class over the training images, and give each test image the class with the nearest average.
+    Returns the predicted class of each test image, int64 (M,)."""
+    train_labels = _labels(train_labels, "train_labels")
+
+    def describe(images):
+        x = _numpy(images, "images").astype(np.float64)
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"images must have shape (N, 3, H, W), got {x.shape}")
+        pixels = x.reshape(len(x), 3, -1)
+        saturation = pixels.max(1) - pixels.min(1)                       # (N, H*W)
+        top = np.argsort(-saturation, axis=1)[:, :k]                      # the k most saturated pixels
+        return np.take_along_axis(pixels, top[:, None, :], axis=2).mean(2)  # (N, 3): their mean colour
+
+    train, test = describe(train_images), describe(test_images)
+    if len(train) != len(train_labels):
+        raise ValueError(f"{len(train)} training images but {len(train_labels)} labels")
+    means = np.stack([train[train_labels == c].mean(0) for c in range(n_classes)])
+    return ((test[:, None, :] - means[None]) ** 2).sum(2).argmin(1).astype(np.int64)

@@ -81,20 +81,24 @@ def object_views_figure(world: World, i: int, vocab: Vocabulary | None = None) -
     return fig
 
 
-def same_sound_figure(world: World, a: int, b: int) -> plt.Figure:
+def same_sound_figure(world: World, a: int, b: int, other: int | None = None) -> plt.Figure:
     """Objects `a` and `b` of `world` (the same shape, colour and size, two positions): their images
-    on top, their log-mel spectrograms below on one colour scale. Returns the figure."""
+    on top, their log-mel spectrograms below on one colour scale. With `other` (the same object in
+    another colour, say), a third column shows it on the same scale. Returns the figure."""
     if not isinstance(world, World):
         raise TypeError(f"world must be a cmkt_lib World, got {type(world).__name__}")
-    for name, i in (("a", a), ("b", b)):
+    named = [("a", a), ("b", b)] + ([("other", other)] if other is not None else [])
+    for name, i in named:
         check_scalar(i, name, Integral, hint="the index of one object")
         if not 0 <= i < len(world):
             raise ValueError(f"object {i} does not exist: this world has {len(world)} objects")
-    spectrograms = log_mel_spectrogram(world.waveforms[[int(a), int(b)]]).numpy()
-    fig, axes = plt.subplots(2, 2, figsize=(9, 8), layout="constrained")
-    for col, i in enumerate((int(a), int(b))):
+    objects = [int(i) for _, i in named]
+    spectrograms = log_mel_spectrogram(world.waveforms[objects]).numpy()
+    fig, axes = plt.subplots(2, len(objects), figsize=(4.5 * len(objects), 8), layout="constrained")
+    for col, i in enumerate(objects):
+        attrs = world.describe(i)
         axes[0, col].imshow(world.images[i].transpose(1, 2, 0))
-        axes[0, col].set(title=f"object {i}: image, {world.describe(i)['position']}",
+        axes[0, col].set(title=f"object {i}: {attrs['colour']}, {attrs['position']}",
                          xlabel="x (pixels)", ylabel="y (pixels)")
         im = axes[1, col].imshow(spectrograms[col], origin="lower", aspect="auto", cmap="magma",
                                  vmin=spectrograms.min(), vmax=spectrograms.max())
@@ -103,8 +107,10 @@ def same_sound_figure(world: World, a: int, b: int) -> plt.Figure:
         ax.grid(False)
     fig.colorbar(im, ax=axes[1, :], label="log power")
     attrs = world.describe(int(a))
-    fig.suptitle(f"Two {attrs['size']} {attrs['colour']} {attrs['shape']}s: different places, the same sound",
-                 fontsize=13)
+    title = f"Two {attrs['size']} {attrs['colour']} {attrs['shape']}s: different places, nearly the same sound"
+    if other is not None:
+        title += f"; in {world.describe(objects[2])['colour']}, another pitch"
+    fig.suptitle(title, fontsize=13)
     return fig
 
 
@@ -128,21 +134,30 @@ def concept_map_figure() -> plt.Figure:
 
 
 def loss_and_accuracy_figure(losses: dict, accuracies: dict, lines: dict | None = None,
-                             loss_limit: float = 4.0) -> plt.Figure:
+                             loss_limit: float | None = 4.0, marks: dict | None = None) -> plt.Figure:
     """Left: each run's training loss per step (`losses`: name -> list of losses), cut at
-    +-`loss_limit`. Right: test accuracy (`accuracies`: name -> one value per seed) as a bar at the
-    mean with one dot per seed, and `lines` (name -> accuracy) as dashed horizontal lines, for
-    floors and ceilings. Returns the figure."""
+    +-`loss_limit` (None: the whole curve, on a symlog axis). Right: test accuracy (`accuracies`: name -> one value per
+    seed) as a bar at the mean with one dot per seed; `lines` (name -> accuracy) as dashed lines across
+    every bar, for a floor that holds for all of them; `marks` (bar name -> (label, accuracy)) as a short
+    dashed line over that bar only, for a reference that belongs to one bar. Returns the figure."""
     if not losses or not accuracies:
         raise ValueError("losses and accuracies must each name at least one run")
-    lines = lines or {}
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [1.4, 1]})
+    lines, marks = lines or {}, marks or {}
+    unknown = sorted(set(marks) - set(accuracies))
+    if unknown:
+        raise ValueError(f"marks name bars that are not in accuracies: {unknown}")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.4), gridspec_kw={"width_ratios": [1.2, 1.2]})
     for k, (name, curve) in enumerate(losses.items()):
         ax_loss.plot(curve, label=name, color=f"C{k}", alpha=0.85)
     ax_loss.axhline(0, color="black", lw=1, ls="--", label="zero: a real cross-entropy never goes below")
-    ax_loss.set(title=f"Training loss per step (cut at ±{loss_limit:g})", xlabel="training step",
-                ylabel="cross-entropy loss", ylim=(-loss_limit, loss_limit))
-    ax_loss.legend(fontsize=9, loc="lower left")
+    title = "Training loss per step" + (f" (cut at ±{loss_limit:g})" if loss_limit is not None else
+                                        " (linear within ±1, logarithmic beyond)")
+    ax_loss.set(title=title, xlabel="training step", ylabel="cross-entropy loss")
+    if loss_limit is not None:
+        ax_loss.set_ylim(-loss_limit, loss_limit)
+    else:  # the whole curve: a diverging loss and a loss near zero both stay readable
+        ax_loss.set_yscale("symlog", linthresh=1.0)
+    ax_loss.legend(fontsize=9, loc="upper right")
     names = list(accuracies)
     means = [float(np.mean(accuracies[n])) for n in names]
     ax_acc.bar(range(len(names)), means, color=[f"C{k}" for k in range(len(names))], alpha=0.6)
@@ -151,10 +166,14 @@ def loss_and_accuracy_figure(losses: dict, accuracies: dict, lines: dict | None 
         ax_acc.text(k, means[k] + 0.03, f"{means[k]:.2f}", ha="center", fontsize=11)
     for j, (name, value) in enumerate(lines.items()):
         ax_acc.axhline(value, color=f"C{len(names) + j + 1}", ls="--", lw=1.5, label=f"{name}: {value:.2f}")
-    ax_acc.set_xticks(range(len(names)), names)
+    for n, (label, value) in marks.items():
+        k = names.index(n)
+        ax_acc.plot([k - 0.45, k + 0.45], [value, value], color="black", ls=":", lw=2,
+                    label=f"{label}: {value:.2f}")
+    ax_acc.set_xticks(range(len(names)), names, fontsize=9)
     ax_acc.set(title="Test accuracy (bar: mean; dots: one per seed)", ylabel="test accuracy", ylim=(0, 1.12))
-    if lines:  # below the axes, so that it hides no bar
-        ax_acc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1, frameon=False)
+    if lines or marks:  # below the axes, so that it hides no bar
+        ax_acc.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -213,8 +232,8 @@ def _cross_modal_embeddings(ax):
 
 
 def _knowledge_transfer_network(ax):
-    """(3) Z = f(X) from the source modality, y_hat = g(Y, Z) for the target modality; drawn for
-    text -> image, the direction notebook 01 demonstrates."""
+    """(3) Z = f(X) from the source modality, y_hat = g(Y, Z) for the target modality: the general
+    form, drawn for text -> image (notebook 01, section 4, is a special case: no enc_T, Z only a target)."""
     ax.set_title("(3) knowledge-transfer network:  $Z = f(X)$,  $\\hat{y} = g(Y, Z)$", loc="left", fontsize=14)
     txt = _box(ax, 1.2, 2.2, "text $T$", MODALITY_COLOURS["text"])
     img = _box(ax, 1.2, 0.6, "image $I$", MODALITY_COLOURS["image"])

@@ -207,3 +207,16 @@ def test_mean_ci_inputs_are_checked():
         mean_ci([0.7, 0.8], confidence="95%")
     with pytest.raises(ValueError, match="NaN"):
         mean_ci([0.7, float("nan")])
+
+
+def test_saturated_pixel_colour_reads_the_colour_of_the_shape_not_the_background():
+    from cmkt_lib.evaluation import saturated_pixel_colour
+    rng = np.random.default_rng(0)
+    colours = np.array([[0.9, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.9]])
+    labels = rng.integers(0, 3, size=30)
+    images = np.full((30, 3, 8, 8), 0.5) + rng.normal(0, 0.02, size=(30, 3, 8, 8))  # grey, noisy
+    images[:, :, 2:4, 2:4] = colours[labels][:, :, None, None]                       # a 2x2 coloured patch
+    predicted = saturated_pixel_colour(images[:20], labels[:20], images[20:], n_classes=3, k=4)
+    assert predicted.dtype == np.int64 and (predicted == labels[20:]).all()
+    with pytest.raises(ValueError, match="shape"):
+        saturated_pixel_colour(images[:20, 0], labels[:20], images[20:], n_classes=3)

@@ -123,3 +123,21 @@ def test_loss_and_accuracy_draws_each_run_each_seed_and_each_line():
 def test_loss_and_accuracy_wants_runs():
     with pytest.raises(ValueError, match="at least one run"):
         loss_and_accuracy_figure({}, {"model": [0.9]})
+
+
+def test_loss_and_accuracy_can_show_the_whole_curve_and_mark_one_bar():
+    fig = loss_and_accuracy_figure({"random": [1.0, -2.0, -9.0]}, {"a": [0.2], "b": [0.9]},
+                                   {"floor": 0.16}, loss_limit=None, marks={"b": ("text alone", 0.5)})
+    ax_loss, ax_acc = fig.axes
+    assert ax_loss.get_ylim()[0] < -9.0 and "cut" not in ax_loss.get_title() and ax_loss.get_yscale() == "symlog"
+    mark = [line for line in ax_acc.lines if line.get_label() == "text alone: 0.50"]
+    assert len(mark) == 1 and list(mark[0].get_xdata()) == [0.55, 1.45], "the mark spans bar b only"
+    with pytest.raises(ValueError, match="not in accuracies"):
+        loss_and_accuracy_figure({"r": [1.0]}, {"a": [0.2]}, marks={"c": ("x", 0.5)})
+
+
+def test_same_sound_can_add_a_third_object_on_the_same_scale(world):
+    fig = same_sound_figure(world, 1, 2, other=3)
+    spectrogram_axes = [ax for ax in fig.axes if ax.images and ax.get_ylabel() == "mel frequency bin"]
+    assert len(spectrogram_axes) == 3
+    assert len({ax.images[0].get_clim() for ax in spectrogram_axes}) == 1, "one colour scale"
