@@ -210,7 +210,12 @@ def check_masked_info_nce(answer) -> bool:
 def _experiment(name, answer, keys, options, judge) -> bool:
     """A change-predict-measure exercise: answer() returns a dict with "prediction" (one of
     `options`, written down before running) and the measured numbers `keys`; judge(measured)
-    gives (the option the measurement supports, a problem with the measurement or None, why)."""
+    gives (the option the measurement supports, a problem with the measurement or None, why).
+
+    The check fails only when the answer is malformed or the numbers cannot be the measurement
+    asked for. Any outcome the measurement can have is accepted: a prediction that the
+    measurement contradicts is reported as such (that is what the exercise is for), not as an
+    error, and the check still passes."""
     got, problem = _call(answer)
     if problem:
         return _report(False, name, problem)
@@ -228,26 +233,35 @@ def _experiment(name, answer, keys, options, judge) -> bool:
     if problem:
         return _report(False, name, problem)
     if got["prediction"] != supported:
-        return _report(False, name, f"you predicted {got['prediction']!r}; the measurement says {supported!r}. {why}")
-    return _report(True, name, f"you predicted {supported!r} and the measurement agrees. {why}")
+        return _report(True, name, f"the measurement was done as asked. You predicted {got['prediction']!r}; "
+                                   f"it says {supported!r}, so your prediction was wrong, which is worth knowing. {why}")
+    return _report(True, name, f"the measurement was done as asked. You predicted {supported!r} and it agrees. {why}")
 
 
 def check_spoke_experiment(answer) -> bool:
     """answer() -> {"prediction": "near chance" or "well above chance", "t2s_R@1", "s2t_R@1",
     "chance"}: text<->sound Recall@1 of a space trained on image<->caption pairs only, and the
-    chance Recall@1 of that gallery."""
+    chance Recall@1 of that gallery. "near chance" means below 5 times chance in both directions,
+    the bound the notebook uses for its untrained control; anything higher is "well above chance".
+    Either outcome is a valid measurement."""
     def judge(m):
         if not 0 < m["chance"] < 1:
             return None, f"'chance' must be a fraction between 0 and 1, got {m['chance']:.4g}", ""
+        if not all(0 <= m[k] <= 1 for k in ("t2s_R@1", "s2t_R@1")):
+            return None, "Recall@1 is a fraction between 0 and 1: return the recalls themselves", ""
+        if m["t2s_R@1"] == m["s2t_R@1"] == 1:
+            return None, "both recalls are exactly 1: did you evaluate text against sound on the test gallery?", ""
         ratio = max(m["t2s_R@1"], m["s2t_R@1"]) / m["chance"]
-        if 5 <= ratio < 20:
-            return None, (f"text<->sound Recall@1 is {ratio:.1f} times chance: neither near chance nor far above it; "
-                          "check that the model was trained on [('image', 'text')] only, for the full EPOCHS"), ""
-        if ratio >= 20:
-            return None, (f"text<->sound Recall@1 is {ratio:.0f} times chance: the sound encoder was trained. Train "
-                          "a fresh model on [('image', 'text')] only (no image-sound term)"), ""
-        return "near chance", None, ("Nothing ever moved the sound encoder, so sounds land at random: captions and "
-                                     "sounds meet only through the image<->sound training (the hub's spoke).")
+        if ratio < 5:
+            return "near chance", None, (
+                "Without the image-sound term nothing moves the sound encoder, so this model's sounds are "
+                "those of an untrained encoder (compare the untrained control of the retrieval section): the text-sound "
+                "retrieval of the main model needs the image-sound term. The experiment does not show more "
+                "than that, e.g. how the link forms.")
+        return "well above chance", None, (
+            "Text-sound retrieval works without the image-sound term. Check that the model was trained on "
+            "[('image', 'text')] only: if it was, the sound encoder's random features already carry the "
+            "attributes, which the untrained control of the retrieval section does not suggest.")
 
     return _experiment("spoke experiment", answer, ("t2s_R@1", "s2t_R@1", "chance"),
                        ("near chance", "well above chance"), judge)
@@ -325,17 +339,21 @@ def check_triplet_loss(answer) -> bool:
 def check_gap_experiment(answer) -> bool:
     """answer() -> {"prediction": "larger at 0.05", "larger at 0.5" or "about the same",
     "gap_cold", "gap_warm"}: the image-caption modality gap of projection heads trained at a fixed
-    temperature of 0.05 (cold) and of 0.5 (warm)."""
+    temperature of 0.05 (cold) and of 0.5 (warm). "about the same" means within 0.01 of each other.
+    Any of the three outcomes is a valid measurement."""
     def judge(m):
         if not all(0 <= m[k] <= 2 for k in ("gap_cold", "gap_warm")):
             return None, "a modality gap between unit vectors lies between 0 and 2: return the gaps themselves", ""
         if m["gap_cold"] == m["gap_warm"]:
             return None, "both gaps are the same number: did you train two runs, one at each temperature?", ""
-        if m["gap_cold"] < m["gap_warm"] + 0.01:
-            return None, (f"the gap at 0.05 ({m['gap_cold']:.3f}) is not above the gap at 0.5 ({m['gap_warm']:.3f}), "
-                          "unlike every seed of the stored sweep: check that temperature=0.05 and 0.5 reached train_heads"), ""
-        return "larger at 0.05", None, ("At a low temperature a match only has to be a little closer than its "
-                                        "impostors, so the loss stops pulling the two clouds together.")
+        if m["gap_cold"] > m["gap_warm"] + 0.01:
+            return "larger at 0.05", None, ("This is the direction of every stored seed's sweep; the sweep does not "
+                                            "say why (the reading of the sweep offers a likely reason).")
+        if m["gap_warm"] > m["gap_cold"] + 0.01:
+            return "larger at 0.5", None, ("This goes against every stored seed's sweep: check that temperature=0.05 "
+                                           "and 0.5 reached train_heads; if they did, this run is an exception.")
+        return "about the same", None, ("Every stored seed's sweep has a clearly larger gap at the colder of two "
+                                        "such temperatures: check that temperature=0.05 and 0.5 reached train_heads.")
 
     return _experiment("gap experiment", answer, ("gap_cold", "gap_warm"),
                        ("larger at 0.05", "larger at 0.5", "about the same"), judge)
