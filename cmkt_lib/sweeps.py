@@ -135,6 +135,10 @@ class Sweep:
         from scipy.stats import binom
 
         keys = list(keys or run)
+        missing = [k for k in keys if k not in run]
+        if missing:
+            raise KeyError(f"check_live: this run has no {missing}; pass the dict that record_run returned, "
+                           f"merged over the notebook (run |= record_run(...)), or name only keys it holds")
         outside = []
         for key in keys:
             lo, hi = self.prediction_interval(key, level)

@@ -169,3 +169,8 @@ def test_the_hash_covers_the_modules_a_notebook_runs_and_only_those():
     assert "fusion" not in used and "space" not in used
     # a module's own relative imports are followed: space imports losses and encoders
     assert {"losses", "encoders"} <= set(sweeps.modules_used(["from cmkt_lib.space import SharedSpace"]))
+
+
+def test_check_live_names_a_number_the_run_does_not_hold():
+    with pytest.raises(KeyError, match="this run has no \\['gap'\\]"):
+        small_sweep().check_live({"acc": 0.83}, keys=["acc", "gap"])
