@@ -125,3 +125,15 @@ def test_grades_the_real_notebook_04_quickly(tmp_path):
     result = grade(ROOT / "notebooks" / "04_shared_embedding.ipynb")
     assert (result["passed"], result["total"]) == (2, 3), result
     assert [r["function"] for r in result["exercises"] if not r["pass"]] == ["spoke_experiment"], result
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb")),
+                         ids=lambda p: p.name[:2])
+def test_every_exercise_of_every_notebook_can_be_graded(path):
+    """The grader reads the checks from checks.py without importing it; a check registered in a way
+    it does not read would make a whole notebook ungradeable, so each notebook is read here."""
+    import cmkt_lib.checks as checks
+
+    found = exercises(nbformat.read(path, as_version=4), path.name)  # raises GradeError on an unknown check
+    registered = {f.__name__ for f in checks.CHECKS.values()}
+    assert {e["check"] for e in found} <= registered

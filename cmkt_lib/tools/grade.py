@@ -52,12 +52,23 @@ class GradeError(ValueError):
 
 
 def _check_names() -> set:
-    """The names of the course's checks, read from checks.py without importing it."""
+    """The names of the course's checks, read from checks.py without importing it: the functions
+    in the `CHECKS = {...}` table and those registered below it as `CHECKS["name"] = check_...`."""
     tree = ast.parse(CHECKS_FILE.read_text())
+    names, table = set(), False
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "CHECKS" for t in node.targets):
-            return {v.id for v in node.value.values if isinstance(v, ast.Name)}
-    raise GradeError(f"{CHECKS_FILE} has no CHECKS table")
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if getattr(target, "id", None) == "CHECKS" and isinstance(node.value, ast.Dict):
+                table = True
+                names |= {v.id for v in node.value.values if isinstance(v, ast.Name)}
+            elif isinstance(target, ast.Subscript) and getattr(target.value, "id", None) == "CHECKS" \
+                    and isinstance(node.value, ast.Name):
+                names.add(node.value.id)
+    if not table:
+        raise GradeError(f"{CHECKS_FILE} has no CHECKS table")
+    return names
 
 
 def exercises(solution_nb, name: str = "notebook") -> list:
@@ -67,11 +78,16 @@ def exercises(solution_nb, name: str = "notebook") -> list:
         if cell.cell_type != "code" or not any(l.strip() == BEGIN for l in cell.source.splitlines()):
             continue
         lines = cell.source.splitlines()
-        begin = next(i for i, l in enumerate(lines) if l.strip() == BEGIN)
-        defs = [m.group(1) for l in lines[:begin] if (m := _DEF.match(l))]
-        if not defs:
+        begins = [i for i, l in enumerate(lines) if l.strip() == BEGIN]
+        # A solution region at the top level of a cell holds a prediction (MY_PREDICTION = {...}):
+        # any honest prediction is right, so it is not graded. The first region inside a function is.
+        graded = [(b, defs[-1]) for b in begins if (defs := [m.group(1) for l in lines[:b] if (m := _DEF.match(l))])
+                  and not lines[b].startswith(BEGIN)]
+        if not graded:
+            if all(l.startswith(BEGIN) for l in (lines[b] for b in begins)):
+                continue  # predictions only
             raise GradeError(f"{name}, cell {index}: the solution is not inside a function, so it cannot be graded")
-        function = defs[-1]
+        function = graded[0][1]
         outside, inside = [], False
         for line in lines:
             if line.strip() in (BEGIN, END):
