@@ -1051,15 +1051,22 @@ CHECKS = {
 
 # --- notebook 07 ---------------------------------------------------------- change, predict, measure
 
-def check_one_sided_experiment(answer) -> bool:
+ONE_SIDED_KEYS = ("accuracy_one_sided", "accuracy_both_sides", "confidence_one_sided", "confidence_both_sides")
+
+
+def check_one_sided_experiment(answer, keep: dict | None = None) -> bool:
     """answer() -> {"accuracy": ..., "confidence": ... (each "lower", "about the same" or "higher",
     written down before running), "accuracy_one_sided", "accuracy_both_sides", "confidence_one_sided",
     "confidence_both_sides"}: test accuracy and mean top probability of a student distilled with the
     temperature on the teacher's side only, and of the notebook's student (T on both sides).
-    "about the same" means within 0.05. Any outcome is a valid measurement."""
+    "about the same" means within 0.05. Any outcome is a valid measurement.
+
+    This check verifies that the numbers can be the measurement asked for and prints no measured
+    number, so its output is the same on any machine; when `keep` (a dict) is given, the returned
+    dict is copied into it, for `one_sided_verdict(keep)` to compare predictions and measurements."""
     name = "one-sided temperature experiment"
     options = ("lower", "about the same", "higher")
-    keys = ("accuracy_one_sided", "accuracy_both_sides", "confidence_one_sided", "confidence_both_sides")
+    keys = ONE_SIDED_KEYS
     got, problem = _call(answer)
     if problem:
         return _report(False, name, problem)
@@ -1080,25 +1087,40 @@ def check_one_sided_experiment(answer) -> bool:
     if m["accuracy_one_sided"] == m["accuracy_both_sides"] and m["confidence_one_sided"] == m["confidence_both_sides"]:
         return _report(False, name, "both students measure exactly the same: did you train a new student with "
                                     "the one-sided loss, rather than measure the notebook's student twice?")
+    if keep is not None:
+        keep.clear()
+        keep.update({"accuracy": got["accuracy"], "confidence": got["confidence"], **m})
+    return _report(True, name, f"the measurement was done as asked; you predicted accuracy {got['accuracy']!r} and "
+                               f"confidence {got['confidence']!r}. The next cell prints the four numbers beside "
+                               "your predictions.")
+
+
+def one_sided_verdict(kept: dict) -> bool:
+    """Print the four measurements of exercise 3 kept by `check_one_sided_experiment(..., keep=kept)`
+    beside the predictions, and say which agree ("about the same" = within 0.05). Its output holds
+    measured numbers, so its cell is not compared by nbval. True when both predictions agree."""
+    name = "one-sided temperature experiment, measured"
+    if not isinstance(kept, dict) or not all(k in kept for k in ("accuracy", "confidence", *ONE_SIDED_KEYS)):
+        return _report(False, name, "nothing to compare: run the exercise cell first, until its check passes")
 
     def outcome(one, both):
         return "higher" if one > both + 0.05 else "lower" if one < both - 0.05 else "about the same"
 
-    said = {"accuracy": outcome(m["accuracy_one_sided"], m["accuracy_both_sides"]),
-            "confidence": outcome(m["confidence_one_sided"], m["confidence_both_sides"])}
-    wrong = [k for k in said if got[k] != said[k]]
-    verdict = ("both predictions agree with it" if not wrong else
-               "you predicted " + " and ".join(f"{k} {got[k]!r}, it says {said[k]!r}" for k in wrong)
-               + ", which is worth knowing")
-    if said == {"accuracy": "about the same", "confidence": "lower"}:
-        why = ("Matching softmax(s) to softmax(t/T) is done by logits s = t/T (plus a constant): the teacher's "
-               "ranking of the classes, so its answers, with the confidence of its softened output. The mistake "
-               "hides from accuracy and shows in the student's probabilities.")
-    else:
-        why = ("The argument for 'about the same' accuracy and 'lower' confidence: softmax(s) matched to "
-               "softmax(t/T) is reached by s = t/T, the teacher's answers with softened confidence. Check that "
-               "only the student's softmax lost its T, and that both students had the same budget.")
-    return _report(True, name, f"the measurement was done as asked; {verdict}. {why}")
+    said = {}
+    for k in ("accuracy", "confidence"):
+        one, both = kept[f"{k}_one_sided"], kept[f"{k}_both_sides"]
+        said[k] = outcome(one, both)
+        print(f"  {k:10s}: T on one side {one:.3f}, on both sides {both:.3f} ({one - both:+.3f}): "
+              f"{said[k]!r}; you predicted {kept[k]!r}")
+    wrong = [k for k in said if kept[k] != said[k]]
+    verdict = ("both predictions agree with this run" if not wrong else
+               "you predicted " + " and ".join(f"{k} {kept[k]!r}, this run says {said[k]!r}" for k in wrong)
+               + ", which is worth understanding")
+    why = ("The argument for 'about the same' accuracy and 'lower' confidence: softmax(s) is matched to "
+           "softmax(t/T) by logits s = t/T (plus a constant), the teacher's ranking of the classes, so its "
+           "answers, with the confidence of its softened output. One run is one draw: the stored runs below "
+           "say whether it holds on every seed.")
+    return _report(not wrong, name, f"{verdict}. {why}")
 
 
 CHECKS["one_sided_experiment"] = check_one_sided_experiment

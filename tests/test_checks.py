@@ -508,12 +508,24 @@ def test_one_sided_experiment_rejects_a_malformed_measurement(capsys, answer, hi
 
 @pytest.mark.parametrize("answer, agrees, wrong", [
     (one_sided(), True, ""),
-    (one_sided(acc="lower"), False, "accuracy 'lower', it says 'about the same'"),
-    (one_sided(conf="about the same"), False, "confidence 'about the same', it says 'lower'"),
+    (one_sided(acc="lower"), False, "accuracy 'lower', this run says 'about the same'"),
+    (one_sided(conf="about the same"), False, "confidence 'about the same', this run says 'lower'"),
     (one_sided(acc="lower", conf="lower", a1=0.80), True, ""),
     (one_sided(conf="higher", c1=0.99, c2=0.90), True, ""),
 ])
-def test_one_sided_experiment_accepts_any_outcome_and_compares_both_predictions(capsys, answer, agrees, wrong):
-    ok, out = verdict(capsys, checks.check_one_sided_experiment, answer)
-    assert ok and ("both predictions agree" in out) == agrees and wrong in out, out
-    assert not any(ch.isdigit() for ch in out), "a passing verdict prints no measured number (nbval compares it)"
+def test_one_sided_experiment_accepts_any_outcome_and_the_verdict_compares_both_predictions(capsys, answer, agrees,
+                                                                                            wrong):
+    kept = {}
+    ok, out = verdict(capsys, lambda a: checks.check_one_sided_experiment(a, keep=kept), answer)
+    assert ok and "predicted" in out and set(kept) == {"accuracy", "confidence", *checks.ONE_SIDED_KEYS}, out
+    assert not any(ch.isdigit() for ch in out), "a passing check prints no measured number (nbval compares it)"
+    ok = checks.one_sided_verdict(kept)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 3, "the two measurements, then one verdict line"
+    assert ok == agrees and ("both predictions agree" in out) == agrees and wrong in out, out
+
+
+def test_one_sided_verdict_without_a_kept_measurement_says_what_to_do(capsys):
+    ok = checks.one_sided_verdict({})
+    out = capsys.readouterr().out
+    assert not ok and "run the exercise cell first" in out, out
