@@ -366,19 +366,46 @@ def _distillation(student, teacher, temperature):
     return F.kl_div(F.log_softmax(student / t, -1), F.softmax(teacher / t, -1), reduction="batchmean") * t * t
 
 
+def _soft_cross_entropy(student, teacher, temperature):
+    """T² times the cross-entropy of the student's softened output against the teacher's (Hinton et
+    al. wrote the loss this way). It equals T²·KL(p_T || q_T) + T²·H(p_T): the teacher's entropy
+    H(p_T) does not depend on the student, so both losses have the same gradient."""
+    t = temperature
+    return -(F.softmax(teacher / t, -1) * F.log_softmax(student / t, -1)).sum(-1).mean() * t * t
+
+
 def check_distillation_loss(answer) -> bool:
     """answer(student_logits (B, C), teacher_logits (B, C), temperature) -> KL(teacher || student)
-    on temperature-softened distributions, times T² (Hinton et al.)."""
+    on temperature-softened distributions, times T² (Hinton et al.). The soft-target cross-entropy
+    (same gradient, a value larger by T² times the teacher's entropy) is accepted and named."""
+    name = "distillation loss"
     cases = [(*pair, t) for pair, t in zip(_cases(((5, 4), (5, 4)), ((3, 6), (3, 6)), seed=4), (4.0, 2.0))]
+    if all(_difference(_call(answer, *copy.deepcopy(c))[0], _soft_cross_entropy(*c), 1e-4) is None for c in cases):
+        return _report(True, name, "correct on all 2 test cases, written as the soft-target cross-entropy "
+                                   "T²·(-Σ p_T log q_T). It is larger than T²·KL(p_T || q_T) by T²·H(p_T), the "
+                                   "teacher's entropy, which does not depend on the student: the gradient is the "
+                                   "same and it trains the same student. (KL is 0 when the student matches the "
+                                   "teacher; the cross-entropy's floor is T²·H(p_T).)")
     t2 = lambda s, te, t: _distillation(s, te, t) / (t * t)  # noqa: E731
+    one_side = "the temperature is on one side only: "
     mistakes = [
         (t2, "the T² factor is missing: soft targets shrink the gradients by 1/T², so multiply the loss by T²"),
         (lambda s, te, t: F.kl_div(F.log_softmax(s / t, -1), F.softmax(te / t, -1), reduction="sum") * t * t,
          "you summed over the batch: use reduction='batchmean' so the loss does not grow with batch size"),
         (lambda s, te, t: F.kl_div(F.log_softmax(s, -1), F.softmax(te, -1), reduction="batchmean") * t * t,
          "the temperature is missing inside the softmaxes: divide both logits by T first"),
+        (lambda s, te, t: F.kl_div(F.log_softmax(s, -1), F.softmax(te / t, -1), reduction="batchmean") * t * t,
+         one_side + "only the teacher's logits are divided by T. Divide the student's too: the student "
+                    "would otherwise learn logits t/T, the teacher's answers with the teacher's softened "
+                    "confidence"),
+        (lambda s, te, t: F.kl_div(F.log_softmax(s / t, -1), F.softmax(te, -1), reduction="batchmean") * t * t,
+         one_side + "only the student's logits are divided by T. Divide the teacher's too, or its "
+                    "targets are not softened at all"),
+        (lambda s, te, t: F.kl_div(F.log_softmax(te / t, -1), F.softmax(s / t, -1), reduction="batchmean") * t * t,
+         "the KL divergence is reversed: the teacher's p_T is the target, so the first argument of "
+         "F.kl_div is the STUDENT's log-probabilities and the second the teacher's probabilities"),
     ]
-    return _check("distillation loss", answer, _distillation, cases, mistakes)
+    return _check(name, answer, _distillation, cases, mistakes)
 
 
 def _prompt_ensemble(prompts):
@@ -1020,3 +1047,80 @@ CHECKS = {
     "feature_regression_loss": check_feature_regression_loss,
     "harmonic_mean": check_harmonic_mean,
 }
+
+
+# --- notebook 07 ---------------------------------------------------------- change, predict, measure
+
+ONE_SIDED_KEYS = ("accuracy_one_sided", "accuracy_both_sides", "confidence_one_sided", "confidence_both_sides")
+
+
+def check_one_sided_experiment(answer, keep: dict | None = None) -> bool:
+    """answer() -> {"accuracy": ..., "confidence": ... (each "lower", "about the same" or "higher",
+    written down before running), "accuracy_one_sided", "accuracy_both_sides", "confidence_one_sided",
+    "confidence_both_sides"}: test accuracy and mean top probability of a student distilled with the
+    temperature on the teacher's side only, and of the notebook's student (T on both sides).
+    "about the same" means within 0.05. Any outcome is a valid measurement.
+
+    This check verifies that the numbers can be the measurement asked for and prints no measured
+    number, so its output is the same on any machine; when `keep` (a dict) is given, the returned
+    dict is copied into it, for `one_sided_verdict(keep)` to compare predictions and measurements."""
+    name = "one-sided temperature experiment"
+    options = ("lower", "about the same", "higher")
+    keys = ONE_SIDED_KEYS
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, name, problem)
+    if not isinstance(got, dict) or not all(k in got for k in ("accuracy", "confidence", *keys)):
+        return _report(False, name, "return a dict with your predictions 'accuracy' and 'confidence' and the "
+                                    f"measured {', '.join(map(repr, keys))}")
+    for k in ("accuracy", "confidence"):
+        if got[k] not in options:
+            return _report(False, name, f"the prediction {k!r} must be one of {', '.join(map(repr, options))}, "
+                                        f"got {got[k]!r}")
+    try:
+        m = {k: float(got[k]) for k in keys}
+    except (TypeError, ValueError):
+        return _report(False, name, f"the measured {', '.join(map(repr, keys))} must be numbers")
+    if not all(math.isfinite(v) and 0 <= v <= 1 for v in m.values()):
+        return _report(False, name, "accuracies and mean top probabilities are fractions between 0 and 1: "
+                                    "return the measurements themselves")
+    if m["accuracy_one_sided"] == m["accuracy_both_sides"] and m["confidence_one_sided"] == m["confidence_both_sides"]:
+        return _report(False, name, "both students measure exactly the same: did you train a new student with "
+                                    "the one-sided loss, rather than measure the notebook's student twice?")
+    if keep is not None:
+        keep.clear()
+        keep.update({"accuracy": got["accuracy"], "confidence": got["confidence"], **m})
+    return _report(True, name, f"the measurement was done as asked; you predicted accuracy {got['accuracy']!r} and "
+                               f"confidence {got['confidence']!r}. The next cell prints the four numbers beside "
+                               "your predictions.")
+
+
+def one_sided_verdict(kept: dict) -> bool:
+    """Print the four measurements of exercise 3 kept by `check_one_sided_experiment(..., keep=kept)`
+    beside the predictions, and say which agree ("about the same" = within 0.05). Its output holds
+    measured numbers, so its cell is not compared by nbval. True when both predictions agree."""
+    name = "one-sided temperature experiment, measured"
+    if not isinstance(kept, dict) or not all(k in kept for k in ("accuracy", "confidence", *ONE_SIDED_KEYS)):
+        return _report(False, name, "nothing to compare: run the exercise cell first, until its check passes")
+
+    def outcome(one, both):
+        return "higher" if one > both + 0.05 else "lower" if one < both - 0.05 else "about the same"
+
+    said = {}
+    for k in ("accuracy", "confidence"):
+        one, both = kept[f"{k}_one_sided"], kept[f"{k}_both_sides"]
+        said[k] = outcome(one, both)
+        print(f"  {k:10s}: T on one side {one:.3f}, on both sides {both:.3f} ({one - both:+.3f}): "
+              f"{said[k]!r}; you predicted {kept[k]!r}")
+    wrong = [k for k in said if kept[k] != said[k]]
+    verdict = ("both predictions agree with this run" if not wrong else
+               "you predicted " + " and ".join(f"{k} {kept[k]!r}, this run says {said[k]!r}" for k in wrong)
+               + ", which is worth understanding")
+    why = ("The argument for 'about the same' accuracy and 'lower' confidence: softmax(s) is matched to "
+           "softmax(t/T) by logits s = t/T (plus a constant), the teacher's ranking of the classes, so its "
+           "answers, with the confidence of its softened output. One run is one draw: the stored runs below "
+           "say whether it holds on every seed.")
+    return _report(not wrong, name, f"{verdict}. {why}")
+
+
+CHECKS["one_sided_experiment"] = check_one_sided_experiment

@@ -441,3 +441,91 @@ def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsy
                       lambda: {"share_one_modality": 2 / 3, "only_image": "down", "all_three": "up"})
     assert ok and "0.66" in out or "0.67" in out, out
     assert torch.equal(torch.rand(3), want)
+
+
+# --- notebook 07 -----------------------------------------------------------------------------------
+# the distillation check names the one-sided temperature and accepts the soft-target cross-entropy;
+# the change-predict-measure check of exercise 3 (the temperature on the teacher's side only)
+
+def soft_cross_entropy(s, t, T):
+    return -(F.softmax(t / T, -1) * F.log_softmax(s / T, -1)).sum(-1).mean() * T * T
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda s, t, T: F.kl_div(F.log_softmax(s, -1), F.softmax(t / T, -1), reduction="batchmean") * T * T,
+     "only the teacher's logits are divided by T"),
+    (lambda s, t, T: F.kl_div(F.log_softmax(s / T, -1), F.softmax(t, -1), reduction="batchmean") * T * T,
+     "only the student's logits are divided by T"),
+    (lambda s, t, T: F.kl_div(F.log_softmax(t / T, -1), F.softmax(s / T, -1), reduction="batchmean") * T * T,
+     "reversed"),
+])
+def test_distillation_check_names_the_one_sided_temperature_and_the_reversed_kl(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_distillation_loss, answer)
+    assert not ok and hint in out and (hint == "reversed" or "on one side only" in out), out
+
+
+def test_distillation_check_accepts_the_soft_target_cross_entropy_and_says_what_it_is(capsys):
+    ok, out = verdict(capsys, checks.check_distillation_loss, soft_cross_entropy)
+    assert ok and "cross-entropy" in out and "teacher's entropy" in out and "same" in out, out
+
+
+def test_what_the_check_says_of_the_soft_target_cross_entropy_is_true():
+    g = torch.Generator().manual_seed(7)
+    s, t = torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g)
+    for T in (1.0, 3.0):
+        grads = []
+        for loss in (soft_cross_entropy, distill.distillation_loss):
+            x = s.clone().requires_grad_()
+            loss(x, t, T).backward()
+            grads.append(x.grad)
+        assert torch.allclose(grads[0], grads[1], atol=1e-6)  # the same gradient
+        p = F.softmax(t / T, -1)
+        entropy = -(p * p.log()).sum(-1).mean()
+        assert soft_cross_entropy(s, t, T).item() == pytest.approx(
+            distill.distillation_loss(s, t, T).item() + T * T * entropy.item(), rel=1e-5)  # values differ by T²·H
+
+
+def one_sided(acc="about the same", conf="lower", a1=0.91, a2=0.92, c1=0.70, c2=0.91):
+    return lambda: {"accuracy": acc, "confidence": conf, "accuracy_one_sided": a1, "accuracy_both_sides": a2,
+                    "confidence_one_sided": c1, "confidence_both_sides": c2}
+
+
+REFERENCES["one_sided_experiment"] = one_sided()
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (one_sided(acc="same"), "must be one of"),
+    (lambda: {"accuracy": "lower", "accuracy_one_sided": 0.9}, "return a dict"),
+    (one_sided(a1="high"), "must be numbers"),
+    (one_sided(c1=70.0), "between 0 and 1"),
+    (one_sided(a1=float("nan")), "between 0 and 1"),
+    (one_sided(a1=0.9, a2=0.9, c1=0.8, c2=0.8), "exactly the same"),
+])
+def test_one_sided_experiment_rejects_a_malformed_measurement(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_one_sided_experiment, answer)
+    assert not ok and hint in out, out
+
+
+@pytest.mark.parametrize("answer, agrees, wrong", [
+    (one_sided(), True, ""),
+    (one_sided(acc="lower"), False, "accuracy 'lower', this run says 'about the same'"),
+    (one_sided(conf="about the same"), False, "confidence 'about the same', this run says 'lower'"),
+    (one_sided(acc="lower", conf="lower", a1=0.80), True, ""),
+    (one_sided(conf="higher", c1=0.99, c2=0.90), True, ""),
+])
+def test_one_sided_experiment_accepts_any_outcome_and_the_verdict_compares_both_predictions(capsys, answer, agrees,
+                                                                                            wrong):
+    kept = {}
+    ok, out = verdict(capsys, lambda a: checks.check_one_sided_experiment(a, keep=kept), answer)
+    assert ok and "predicted" in out and set(kept) == {"accuracy", "confidence", *checks.ONE_SIDED_KEYS}, out
+    assert not any(ch.isdigit() for ch in out), "a passing check prints no measured number (nbval compares it)"
+    ok = checks.one_sided_verdict(kept)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 3, "the two measurements, then one verdict line"
+    assert ok == agrees and ("both predictions agree" in out) == agrees and wrong in out, out
+
+
+def test_one_sided_verdict_without_a_kept_measurement_says_what_to_do(capsys):
+    ok = checks.one_sided_verdict({})
+    out = capsys.readouterr().out
+    assert not ok and "run the exercise cell first" in out, out
