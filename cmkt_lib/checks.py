@@ -1124,3 +1124,30 @@ def one_sided_verdict(kept: dict) -> bool:
 
 
 CHECKS["one_sided_experiment"] = check_one_sided_experiment
+
+# --- notebook 12 ---
+# (exercise 3: change, predict, measure; the decoder is fed caption embeddings instead of image ones)
+
+CAPTION_ATTRIBUTES = ("shape", "colour", "size", "position")
+
+
+def check_caption_prediction(answer) -> bool:
+    """answer() -> {"shape": float, "colour": float, "size": float, "position": float}: predicted
+    attribute accuracy (0-1) of captions decoded from caption embeddings. Only the form is checked
+    here; the notebook measures the numbers and compares them with compare_prediction."""
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, "prediction", problem)
+    if not isinstance(got, dict) or set(got) != set(CAPTION_ATTRIBUTES):
+        return _report(False, "prediction", f"return a dict with exactly the keys {list(CAPTION_ATTRIBUTES)}, "
+                                            "one predicted accuracy each")
+    bad = [k for k in CAPTION_ATTRIBUTES if isinstance(got[k], bool) or not isinstance(got[k], (int, float))
+           or not math.isfinite(got[k]) or not 0 <= got[k] <= 1]
+    if bad:
+        return _report(False, "prediction", f"{', '.join(bad)}: predict a number between 0 and 1 (a fraction "
+                                            "of test objects, e.g. 0.8), not a percentage")
+    said = ", ".join(f"{k} {got[k]:.2f}" for k in CAPTION_ATTRIBUTES)
+    return _report(True, "prediction", f"recorded ({said}); the next cell decodes and measures")
+
+
+CHECKS["caption_prediction"] = check_caption_prediction

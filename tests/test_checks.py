@@ -529,3 +529,25 @@ def test_one_sided_verdict_without_a_kept_measurement_says_what_to_do(capsys):
     ok = checks.one_sided_verdict({})
     out = capsys.readouterr().out
     assert not ok and "run the exercise cell first" in out, out
+
+# --- notebook 12 ---
+# (tests of the check of notebook 12's exercise 3; the generic tests above run it too)
+
+REFERENCES["caption_prediction"] = lambda: {"shape": 0.9, "colour": 0.99, "size": 0.95, "position": 0.99}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"shape": 0.9, "colour": 0.99}, "exactly the keys"),
+    (lambda: [0.9, 0.99, 0.95, 0.99], "exactly the keys"),
+    (lambda: {"shape": 90, "colour": 99, "size": 95, "position": 99}, "not a percentage"),
+    (lambda: {"shape": "high", "colour": 0.99, "size": 0.95, "position": 0.99}, "shape: predict a number"),
+    (lambda: {"shape": True, "colour": 0.99, "size": 0.95, "position": float("nan")}, "shape, position"),
+])
+def test_caption_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_caption_prediction, answer)
+    assert not ok and hint in out, out
+
+
+def test_caption_prediction_echoes_the_numbers(capsys):
+    ok, out = verdict(capsys, checks.check_caption_prediction, REFERENCES["caption_prediction"])
+    assert ok and "shape 0.90" in out and "position 0.99" in out, out
