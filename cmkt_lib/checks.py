@@ -1063,9 +1063,8 @@ def check_teacher_experiment(answer) -> bool:
                 "The colour labels did not matter: an image encoder holds colour in its features whatever "
                 "it was trained to say, and the student copied it.")
         return "in between", None, (
-            "A teacher trained on shape alone still holds much of the colour (colour is the easiest thing "
-            "for a convolution to see, and it helps to find the shape's outline), so the student still "
-            "gains over scratch; the colour labels made that knowledge cleaner. What transfers is what the "
+            "A teacher trained on shape alone still holds much of the colour in its features, so the "
+            "student still gains over scratch, and the colour labels add to it. What transfers is what the "
             "teacher's features hold, not only what its labels named.")
 
     return _experiment("teacher experiment", answer, ("shape_teacher", "colour_teacher", "scratch"),
