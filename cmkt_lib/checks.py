@@ -1039,7 +1039,10 @@ CHECKS = {
 # --- notebook 09 ---
 # (a change-predict-measure exercise: what does a teacher that never learnt colour transfer?)
 
-def check_teacher_experiment(answer) -> bool:
+_TEACHER_EXPERIMENT = {}   # the last measurement of check_teacher_experiment(..., verdict=False)
+
+
+def check_teacher_experiment(answer, verdict: bool = True) -> bool:
     """answer() -> {"prediction": "no better than scratch", "in between" or "as good as the colour
     teacher", "shape_teacher", "colour_teacher", "scratch"}: caption colour accuracy with 2 labels
     per class of a probe on a text student aligned to an image teacher trained on SHAPE labels only,
@@ -1047,13 +1050,17 @@ def check_teacher_experiment(answer) -> bool:
     and of the text model trained from scratch on the same labels. "no better than scratch" means
     the shape teacher's probe is less than 0.05 above scratch, "as good as the colour teacher" means
     less than 0.05 below the colour teacher's, anything else is "in between". Any outcome is a valid
-    measurement."""
+    measurement.
+
+    verdict=False prints only whether the measurement was done as asked (so that the output does not
+    depend on the numbers, which move with the machine); teacher_experiment_verdict() then prints
+    the numbers and whether they agree with the prediction."""
     def judge(m):
         if not all(0 <= v <= 1 for v in m.values()):
             return None, "accuracies are fractions between 0 and 1: return the accuracies themselves", ""
         if m["shape_teacher"] == m["colour_teacher"]:
             return None, ("the two teachers gave exactly the same accuracy: did you align the new student to "
-                          "the shape-only teacher (align_to(shape_teacher, ...))?"), ""
+                          "the shape-only teacher (align(\"image\", \"text\", epochs, teacher=shape_teacher))?"), ""
         if m["shape_teacher"] < m["scratch"] + 0.05:
             return "no better than scratch", None, (
                 "A teacher that never saw a colour label gave the captions nothing about colour to copy: "
@@ -1067,8 +1074,36 @@ def check_teacher_experiment(answer) -> bool:
             "student still gains over scratch, and the colour labels add to it. What transfers is what the "
             "teacher's features hold, not only what its labels named.")
 
-    return _experiment("teacher experiment", answer, ("shape_teacher", "colour_teacher", "scratch"),
-                       ("no better than scratch", "in between", "as good as the colour teacher"), judge)
+    keys, options = ("shape_teacher", "colour_teacher", "scratch"), ("no better than scratch", "in between",
+                                                                     "as good as the colour teacher")
+    if verdict:
+        return _experiment("teacher experiment", answer, keys, options, judge)
+    import contextlib
+    import io
+    got = {}
+
+    def kept():
+        got["answer"] = answer()
+        return got["answer"]
+
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        ok = _experiment("teacher experiment", kept, keys, options, judge)
+    _TEACHER_EXPERIMENT.clear()
+    if not ok:
+        print(printed.getvalue(), end="")
+        return False
+    _TEACHER_EXPERIMENT.update(numbers={k: float(got["answer"][k]) for k in keys}, verdict=printed.getvalue())
+    return _report(True, "teacher experiment", f"the measurement was done as asked (you predicted "
+                                               f"{got['answer']['prediction']!r}); the next cell prints what it measured")
+
+
+def teacher_experiment_verdict() -> None:
+    """Print the numbers of the last check_teacher_experiment(..., verdict=False) and its verdict."""
+    if not _TEACHER_EXPERIMENT:
+        print("run the exercise cell first: there is no measurement yet")
+        return
+    print(", ".join(f"{k} {v:.3f}" for k, v in _TEACHER_EXPERIMENT["numbers"].items()))
+    print(_TEACHER_EXPERIMENT["verdict"], end="")
 
 
 CHECKS["teacher_experiment"] = check_teacher_experiment

@@ -479,3 +479,15 @@ def test_teacher_experiment_accepts_each_outcome(capsys, shape, outcome):
 def test_teacher_experiment_rejects_a_malformed_measurement(capsys, answer, hint):
     ok, out = verdict(capsys, checks.check_teacher_experiment, answer)
     assert not ok and hint in out, out
+
+
+def test_teacher_experiment_quiet_mode_keeps_the_verdict_for_the_next_cell(capsys):
+    answer = lambda: {"prediction": "in between", "shape_teacher": 0.61, "colour_teacher": 0.83, "scratch": 0.34}
+    ok, out = verdict(capsys, lambda a: checks.check_teacher_experiment(a, verdict=False), answer)
+    assert ok and "0.61" not in out and "agrees" not in out and "next cell" in out, out
+    checks.teacher_experiment_verdict()
+    out = capsys.readouterr().out
+    assert "shape_teacher 0.610" in out and "You predicted 'in between' and it agrees" in out, out
+    ok, out = verdict(capsys, lambda a: checks.check_teacher_experiment(a, verdict=False),
+                      lambda: {"prediction": "better", "shape_teacher": 0.6, "colour_teacher": 0.8, "scratch": 0.3})
+    assert not ok and "must be one of" in out, out
