@@ -687,15 +687,29 @@ def _macro_f1(predictions, labels, n_classes, average="macro"):
 
 def check_macro_f1(answer) -> bool:
     """answer(predictions (N,) int64, labels (N,) int64, n_classes) -> float: the F1 score of each
-    class, averaged with equal weight per class (a class never predicted scores 0)."""
-    labels = [torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 2, 2]), torch.tensor([0, 1, 1, 1, 2, 2, 2, 2, 3])]
-    predictions = [torch.tensor([0, 0, 0, 0, 1, 1, 1, 0, 2, 0]), torch.tensor([0, 1, 0, 1, 2, 2, 1, 2, 2])]
-    cases = [(p, y, int(y.max()) + 1) for p, y in zip(predictions, labels)]
+    of the n_classes classes, averaged with equal weight per class. A class never predicted scores
+    0, and so does a class that occurs nowhere (neither in labels nor in predictions): the mean is
+    over all n_classes, as scikit-learn's f1_score(..., labels=range(n_classes), zero_division=0)."""
+    labels = [torch.tensor([0, 0, 0, 0, 0, 0, 1, 1, 2, 2]), torch.tensor([0, 1, 1, 1, 2, 2, 2, 2, 3]),
+              torch.tensor([0, 0, 1, 1, 1, 3, 3, 3])]
+    predictions = [torch.tensor([0, 0, 0, 0, 1, 1, 1, 0, 2, 0]), torch.tensor([0, 1, 0, 1, 2, 2, 1, 2, 2]),
+                   torch.tensor([0, 1, 1, 1, 3, 3, 3, 0])]
+    # the third case has 5 classes, but classes 2 and 4 occur nowhere: they count as F1 = 0
+    cases = [(p, y, int(y.max()) + 1) for p, y in zip(predictions[:2], labels[:2])] + [(predictions[2], labels[2], 5)]
+
+    def occurring_only(p, y, n):
+        present = sorted(set(y.tolist()) | set(p.tolist()))
+        return _macro_f1(p, y, max(present) + 1) * (max(present) + 1) / len(present)
+
     mistakes = [
         (lambda p, y, n: (p == y).float().mean().item(),
          "that is the accuracy (which equals micro-F1): compute F1 for each class separately, then average"),
         (lambda p, y, n: _macro_f1(p, y, n, average="weighted"),
          "you weighted each class by its number of items: macro-F1 gives every class the same weight"),
+        (occurring_only,
+         "you averaged only over the classes that occur in labels or predictions: divide by n_classes, all of "
+         "the classes; a class that occurs nowhere scores F1 = 0 and still counts (scikit-learn does this "
+         "when you pass labels=range(n_classes))"),
     ]
     return _check("macro-F1", answer, _macro_f1, cases, mistakes)
 
@@ -1151,3 +1165,75 @@ def check_caption_prediction(answer) -> bool:
 
 
 CHECKS["caption_prediction"] = check_caption_prediction
+
+# --- notebook 09 ---
+# (a change-predict-measure exercise: what does a teacher that never learnt colour transfer?)
+
+_TEACHER_EXPERIMENT = {}   # the last measurement of check_teacher_experiment(..., verdict=False)
+
+
+def check_teacher_experiment(answer, verdict: bool = True) -> bool:
+    """answer() -> {"prediction": "no better than scratch", "in between" or "as good as the colour
+    teacher", "shape_teacher", "colour_teacher", "scratch"}: caption colour accuracy with 2 labels
+    per class of a probe on a text student aligned to an image teacher trained on SHAPE labels only,
+    of the same probe on the student of the notebook's teacher (trained on shape, colour and size),
+    and of the text model trained from scratch on the same labels. "no better than scratch" means
+    the shape teacher's probe is less than 0.05 above scratch, "as good as the colour teacher" means
+    less than 0.05 below the colour teacher's, anything else is "in between". Any outcome is a valid
+    measurement.
+
+    verdict=False prints only whether the measurement was done as asked (so that the output does not
+    depend on the numbers, which move with the machine); teacher_experiment_verdict() then prints
+    the numbers and whether they agree with the prediction."""
+    def judge(m):
+        if not all(0 <= v <= 1 for v in m.values()):
+            return None, "accuracies are fractions between 0 and 1: return the accuracies themselves", ""
+        if m["shape_teacher"] == m["colour_teacher"]:
+            return None, ("the two teachers gave exactly the same accuracy: did you align the new student to "
+                          "the shape-only teacher (align(\"image\", \"text\", epochs, teacher=shape_teacher))?"), ""
+        if m["shape_teacher"] < m["scratch"] + 0.05:
+            return "no better than scratch", None, (
+                "A teacher that never saw a colour label gave the captions nothing about colour to copy: "
+                "what the text student learns comes from what the teacher's features hold.")
+        if m["shape_teacher"] > m["colour_teacher"] - 0.05:
+            return "as good as the colour teacher", None, (
+                "The colour labels did not matter: an image encoder holds colour in its features whatever "
+                "it was trained to say, and the student copied it.")
+        return "in between", None, (
+            "A teacher trained on shape alone still holds much of the colour in its features, so the "
+            "student still gains over scratch, and the colour labels add to it. What transfers is what the "
+            "teacher's features hold, not only what its labels named.")
+
+    keys, options = ("shape_teacher", "colour_teacher", "scratch"), ("no better than scratch", "in between",
+                                                                     "as good as the colour teacher")
+    if verdict:
+        return _experiment("teacher experiment", answer, keys, options, judge)
+    import contextlib
+    import io
+    got = {}
+
+    def kept():
+        got["answer"] = answer()
+        return got["answer"]
+
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        ok = _experiment("teacher experiment", kept, keys, options, judge)
+    _TEACHER_EXPERIMENT.clear()
+    if not ok:
+        print(printed.getvalue(), end="")
+        return False
+    _TEACHER_EXPERIMENT.update(numbers={k: float(got["answer"][k]) for k in keys}, verdict=printed.getvalue())
+    return _report(True, "teacher experiment", f"the measurement was done as asked (you predicted "
+                                               f"{got['answer']['prediction']!r}); the next cell prints what it measured")
+
+
+def teacher_experiment_verdict() -> None:
+    """Print the numbers of the last check_teacher_experiment(..., verdict=False) and its verdict."""
+    if not _TEACHER_EXPERIMENT:
+        print("run the exercise cell first: there is no measurement yet")
+        return
+    print(", ".join(f"{k} {v:.3f}" for k, v in _TEACHER_EXPERIMENT["numbers"].items()))
+    print(_TEACHER_EXPERIMENT["verdict"], end="")
+
+
+CHECKS["teacher_experiment"] = check_teacher_experiment

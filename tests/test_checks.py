@@ -259,7 +259,9 @@ LIBRARY = {  # the library function each exercise points to, called the exercise
     "alignment": retrieval.alignment,
     "uniformity": retrieval.uniformity,
     "median_rank": lambda s: retrieval.median_rank(s, torch.eye(len(s), dtype=torch.bool)),
-    "macro_f1": lambda p, y, n: evaluation.macro_f1(y, p),
+    # evaluation.macro_f1 averages over the classes that occur in labels or predictions, which the
+    # exercise does not accept (a class that occurs nowhere counts): its scikit-learn form with labels=
+    "macro_f1": lambda p, y, n: f1_score(y, p, labels=list(range(n)), average="macro", zero_division=0),
     "zero_shot_predict": lambda i, c: torch.from_numpy(evaluation.zero_shot_predict(i, c)),
     "prompt_ensemble": distill.class_embeddings,
     "feature_regression_loss": distill.feature_regression_loss,
@@ -551,3 +553,50 @@ def test_caption_prediction_names_the_mistake(capsys, answer, hint):
 def test_caption_prediction_echoes_the_numbers(capsys):
     ok, out = verdict(capsys, checks.check_caption_prediction, REFERENCES["caption_prediction"])
     assert ok and "shape 0.90" in out and "position 0.99" in out, out
+
+# --- notebook 09 ---
+# macro-F1 over all the classes (issue 16), the teacher experiment (change, predict, measure)
+
+REFERENCES["teacher_experiment"] = lambda: {"prediction": "in between", "shape_teacher": 0.61,
+                                            "colour_teacher": 0.83, "scratch": 0.34}
+
+
+def test_macro_f1_averaging_only_over_the_classes_that_occur_is_named(capsys):
+    ok, out = verdict(capsys, checks.check_macro_f1, lambda p, y, n: f1_score(y, p, average="macro", zero_division=0))
+    assert not ok and "only over the classes that occur" in out and "n_classes" in out, out
+    ok, out = verdict(capsys, checks.check_macro_f1,
+                      lambda p, y, n: f1_score(y, p, labels=list(range(n)), average="macro", zero_division=0))
+    assert ok, out
+
+
+@pytest.mark.parametrize("shape, outcome", [(0.36, "no better than scratch"), (0.61, "in between"),
+                                            (0.80, "as good as the colour teacher")])
+def test_teacher_experiment_accepts_each_outcome(capsys, shape, outcome):
+    for prediction in ("no better than scratch", "in between", "as good as the colour teacher"):
+        ok, out = verdict(capsys, checks.check_teacher_experiment, lambda: {
+            "prediction": prediction, "shape_teacher": shape, "colour_teacher": 0.83, "scratch": 0.34})
+        assert ok and (f"You predicted {outcome!r} and it agrees" in out) == (prediction == outcome), out
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"prediction": "better", "shape_teacher": 0.6, "colour_teacher": 0.8, "scratch": 0.3}, "must be one of"),
+    (lambda: {"prediction": "in between", "shape_teacher": 60, "colour_teacher": 80, "scratch": 30}, "fractions"),
+    (lambda: {"prediction": "in between", "shape_teacher": 0.8, "colour_teacher": 0.8, "scratch": 0.3},
+     "exactly the same"),
+    (lambda: {"prediction": "in between", "shape_teacher": 0.6}, "return a dict"),
+])
+def test_teacher_experiment_rejects_a_malformed_measurement(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_teacher_experiment, answer)
+    assert not ok and hint in out, out
+
+
+def test_teacher_experiment_quiet_mode_keeps_the_verdict_for_the_next_cell(capsys):
+    answer = lambda: {"prediction": "in between", "shape_teacher": 0.61, "colour_teacher": 0.83, "scratch": 0.34}
+    ok, out = verdict(capsys, lambda a: checks.check_teacher_experiment(a, verdict=False), answer)
+    assert ok and "0.61" not in out and "agrees" not in out and "next cell" in out, out
+    checks.teacher_experiment_verdict()
+    out = capsys.readouterr().out
+    assert "shape_teacher 0.610" in out and "You predicted 'in between' and it agrees" in out, out
+    ok, out = verdict(capsys, lambda a: checks.check_teacher_experiment(a, verdict=False),
+                      lambda: {"prediction": "better", "shape_teacher": 0.6, "colour_teacher": 0.8, "scratch": 0.3})
+    assert not ok and "must be one of" in out, out
