@@ -1020,3 +1020,42 @@ CHECKS = {
     "feature_regression_loss": check_feature_regression_loss,
     "harmonic_mean": check_harmonic_mean,
 }
+
+
+# ---------------------------------------------------------------- notebook 11 ---
+# 11: your own unseen word list, predict then measure
+
+def check_word_list_prediction(answer, caption_words: dict, nearest, tolerance: float = 0.1):
+    """answer() -> (words, predicted): `words` maps each class of `caption_words` to 2 or more words
+    that are not caption words; `predicted` is your guess of the text-only ceiling (the share of
+    your words whose nearest caption word, by `nearest(words)` -> rows with a "right" field, is of
+    the right class). Prints the per-word verdicts and prediction vs measurement; returns
+    (words, measured share), or (None, nan) when the answer is malformed."""
+    result, problem = _call(answer)
+    if problem:
+        _report(False, "word list", problem)
+        return None, float("nan")
+    if not isinstance(result, tuple) or len(result) != 2:
+        _report(False, "word list", "return two things: (dict class -> list of words, predicted share)")
+        return None, float("nan")
+    words, predicted = result
+    if not isinstance(words, dict) or set(words) != set(caption_words):
+        _report(False, "word list", f"give words for exactly these classes: {sorted(caption_words)}")
+        return None, float("nan")
+    words = {c: [words[c]] if isinstance(words[c], str) else list(words[c]) for c in caption_words}
+    banned = {w for ws in caption_words.values() for w in ws}
+    problems = [f"{c}: give at least 2 words" for c, ws in words.items() if len(ws) < 2]
+    problems += [f"{w!r} is not a non-empty string of words" for ws in words.values() for w in ws
+                 if not isinstance(w, str) or not w.strip()]
+    problems += [f"{w!r} uses a caption word" for ws in words.values() for w in ws
+                 if isinstance(w, str) and set(w.lower().replace("-", " ").split()) & banned]
+    if problems:
+        _report(False, "word list", "; ".join(problems[:3]))
+        return None, float("nan")
+    rows = nearest(words)
+    for row in rows:
+        mark = PASS if row["right"] else FAIL
+        print(f"  {mark} {row['class']:8s} {row['unseen word']:18s} -> nearest caption word {row['nearest caption word']!r}")
+    measured = sum(bool(r["right"]) for r in rows) / len(rows)
+    compare_prediction({"text-only ceiling": predicted}, {"text-only ceiling": measured}, tolerance=tolerance)
+    return words, measured

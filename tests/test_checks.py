@@ -441,3 +441,42 @@ def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsy
                       lambda: {"share_one_modality": 2 / 3, "only_image": "down", "all_three": "up"})
     assert ok and "0.66" in out or "0.67" in out, out
     assert torch.equal(torch.rand(3), want)
+
+
+# ---------------------------------------------------------------- notebook 11 ---
+# 11: your own word list, predict then measure (a fake teacher: a word is "right" when it starts
+# with the first letter of its class)
+
+_CAPTION = {"red": ("red", "crimson"), "blue": ("blue", "navy")}
+
+
+def _fake_nearest(table):
+    return [{"class": c, "unseen word": w, "nearest caption word": "x", "right": w[0] == c[0]}
+            for c, ws in table.items() for w in ws]
+
+
+def test_word_list_prediction_measures_the_share_and_compares(capsys):
+    words, share = checks.check_word_list_prediction(
+        lambda: ({"red": ["ruby", "cherry"], "blue": ["bice", "sky"]}, 0.5), _CAPTION, _fake_nearest)
+    out = capsys.readouterr().out
+    assert share == 0.5 and words["red"] == ["ruby", "cherry"]
+    assert "every prediction within" in out and "predicted 0.500" in out
+
+
+def test_word_list_prediction_refuses_caption_words_and_short_lists(capsys):
+    for answer, message in (
+            (lambda: ({"red": ["crimson", "ruby"], "blue": ["sky", "sea"]}, 0.5), "uses a caption word"),
+            (lambda: ({"red": ["ruby"], "blue": ["sky", "sea"]}, 0.5), "at least 2 words"),
+            (lambda: ({"red": ["ruby", "rose"]}, 0.5), "exactly these classes"),
+            (lambda: {"red": ["ruby", "rose"]}, "return two things")):
+        words, share = checks.check_word_list_prediction(answer, _CAPTION, _fake_nearest)
+        assert words is None and share != share
+        assert message in capsys.readouterr().out
+
+
+def test_word_list_prediction_unwritten_exercise(capsys):
+    def stub():
+        raise NotImplementedError()
+
+    words, _ = checks.check_word_list_prediction(stub, _CAPTION, _fake_nearest)
+    assert words is None and "not written yet" in capsys.readouterr().out
