@@ -1025,37 +1025,39 @@ CHECKS = {
 # ---------------------------------------------------------------- notebook 11 ---
 # 11: your own unseen word list, predict then measure
 
-def check_word_list_prediction(answer, caption_words: dict, nearest, tolerance: float = 0.1):
-    """answer() -> (words, predicted): `words` maps each class of `caption_words` to 2 or more words
-    that are not caption words; `predicted` is your guess of the text-only ceiling (the share of
-    your words whose nearest caption word, by `nearest(words)` -> rows with a "right" field, is of
-    the right class). Prints the per-word verdicts and prediction vs measurement; returns
-    (words, measured share), or (None, nan) when the answer is malformed."""
+def check_word_list(answer, caption_words=None) -> bool:
+    """answer() -> (words, predicted): `words` maps each class of `caption_words` (by default the
+    caption colour words) to 2 or more words or short phrases that are not caption words;
+    `predicted` is your guess, a number between 0 and 1, of the list's text-only ceiling. One verdict
+    line; the notebook then measures the ceiling and compares it with your guess."""
+    if caption_words is None:
+        from .captions import COLOUR_WORDS as caption_words
+    name = "word list"
     result, problem = _call(answer)
     if problem:
-        _report(False, "word list", problem)
-        return None, float("nan")
+        return _report(False, name, problem)
     if not isinstance(result, tuple) or len(result) != 2:
-        _report(False, "word list", "return two things: (dict class -> list of words, predicted share)")
-        return None, float("nan")
+        return _report(False, name, "return two things: (dict class -> list of words, your predicted share)")
     words, predicted = result
     if not isinstance(words, dict) or set(words) != set(caption_words):
-        _report(False, "word list", f"give words for exactly these classes: {sorted(caption_words)}")
-        return None, float("nan")
-    words = {c: [words[c]] if isinstance(words[c], str) else list(words[c]) for c in caption_words}
+        return _report(False, name, f"give words for exactly these classes: {sorted(caption_words)}")
     banned = {w for ws in caption_words.values() for w in ws}
-    problems = [f"{c}: give at least 2 words" for c, ws in words.items() if len(ws) < 2]
-    problems += [f"{w!r} is not a non-empty string of words" for ws in words.values() for w in ws
-                 if not isinstance(w, str) or not w.strip()]
-    problems += [f"{w!r} uses a caption word" for ws in words.values() for w in ws
-                 if isinstance(w, str) and set(w.lower().replace("-", " ").split()) & banned]
+    problems = []
+    for c in caption_words:
+        ws = [words[c]] if isinstance(words[c], str) else words[c]
+        if not isinstance(ws, (list, tuple)) or len(ws) < 2:
+            problems.append(f"{c}: give a list of at least 2 words")
+            continue
+        problems += [f"{w!r} is not a non-empty string" for w in ws if not isinstance(w, str) or not w.strip()]
+        problems += [f"{w!r} uses a caption word" for w in ws
+                     if isinstance(w, str) and set(w.lower().replace("-", " ").split()) & banned]
     if problems:
-        _report(False, "word list", "; ".join(problems[:3]))
-        return None, float("nan")
-    rows = nearest(words)
-    for row in rows:
-        mark = PASS if row["right"] else FAIL
-        print(f"  {mark} {row['class']:8s} {row['unseen word']:18s} -> nearest caption word {row['nearest caption word']!r}")
-    measured = sum(bool(r["right"]) for r in rows) / len(rows)
-    compare_prediction({"text-only ceiling": predicted}, {"text-only ceiling": measured}, tolerance=tolerance)
-    return words, measured
+        return _report(False, name, "; ".join(problems[:3]))
+    if isinstance(predicted, bool) or not isinstance(predicted, (int, float)) or not 0 <= predicted <= 1:
+        return _report(False, name, "predict the text-only ceiling as a number between 0 and 1")
+    n = sum(len(words[c]) for c in caption_words)
+    return _report(True, name, f"{n} words for {len(caption_words)} classes, none a caption word; "
+                               f"your prediction: {predicted:.2f}")
+
+
+CHECKS["word_list"] = check_word_list

@@ -444,39 +444,26 @@ def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsy
 
 
 # ---------------------------------------------------------------- notebook 11 ---
-# 11: your own word list, predict then measure (a fake teacher: a word is "right" when it starts
-# with the first letter of its class)
+# 11: your own word list, predict then measure (the measuring is done in the notebook)
 
-_CAPTION = {"red": ("red", "crimson"), "blue": ("blue", "navy")}
-
-
-def _fake_nearest(table):
-    return [{"class": c, "unseen word": w, "nearest caption word": "x", "right": w[0] == c[0]}
-            for c, ws in table.items() for w in ws]
+_WORDS = {"red": ["ruby", "cherry"], "orange": ["carrot", "tangerine"], "yellow": ["lemon", "banana"],
+          "green": ["grass", "lime"], "blue": ["sky", "sea"], "purple": ["plum", "grape"]}
+REFERENCES["word_list"] = lambda: (_WORDS, 0.5)
 
 
-def test_word_list_prediction_measures_the_share_and_compares(capsys):
-    words, share = checks.check_word_list_prediction(
-        lambda: ({"red": ["ruby", "cherry"], "blue": ["bice", "sky"]}, 0.5), _CAPTION, _fake_nearest)
-    out = capsys.readouterr().out
-    assert share == 0.5 and words["red"] == ["ruby", "cherry"]
-    assert "every prediction within" in out and "predicted 0.500" in out
-
-
-def test_word_list_prediction_refuses_caption_words_and_short_lists(capsys):
+def test_word_list_refuses_caption_words_short_lists_and_bad_predictions(capsys):
     for answer, message in (
-            (lambda: ({"red": ["crimson", "ruby"], "blue": ["sky", "sea"]}, 0.5), "uses a caption word"),
-            (lambda: ({"red": ["ruby"], "blue": ["sky", "sea"]}, 0.5), "at least 2 words"),
+            (lambda: ({**_WORDS, "red": ["crimson", "ruby"]}, 0.5), "uses a caption word"),
+            (lambda: ({**_WORDS, "red": ["deep red", "ruby"]}, 0.5), "uses a caption word"),
+            (lambda: ({**_WORDS, "red": ["ruby"]}, 0.5), "at least 2 words"),
             (lambda: ({"red": ["ruby", "rose"]}, 0.5), "exactly these classes"),
-            (lambda: {"red": ["ruby", "rose"]}, "return two things")):
-        words, share = checks.check_word_list_prediction(answer, _CAPTION, _fake_nearest)
-        assert words is None and share != share
-        assert message in capsys.readouterr().out
+            (lambda: (_WORDS, 2), "between 0 and 1"),
+            (lambda: _WORDS, "return two things")):
+        ok, out = verdict(capsys, checks.check_word_list, answer)
+        assert not ok and message in out, out
 
 
-def test_word_list_prediction_unwritten_exercise(capsys):
-    def stub():
-        raise NotImplementedError()
-
-    words, _ = checks.check_word_list_prediction(stub, _CAPTION, _fake_nearest)
-    assert words is None and "not written yet" in capsys.readouterr().out
+def test_word_list_with_other_classes(capsys):
+    ok, out = verdict(capsys, lambda a: checks.check_word_list(a, caption_words={"circle": ("circle", "disc")}),
+                      lambda: ({"circle": ["ring", "wheel"]}, 0.7))
+    assert ok and "2 words for 1 classes" in out
