@@ -1025,11 +1025,13 @@ CHECKS = {
 # ---------------------------------------------------------------- notebook 11 ---
 # 11: your own unseen word list, predict then measure
 
-def check_word_list(answer, caption_words=None) -> bool:
+def check_word_list(answer, caption_words=None, tokenizer=None) -> bool:
     """answer() -> (words, predicted): `words` maps each class of `caption_words` (by default the
     caption colour words) to 2 or more words or short phrases that are not caption words;
-    `predicted` is your guess, a number between 0 and 1, of the list's text-only ceiling. One verdict
-    line; the notebook then measures the ceiling and compares it with your guess."""
+    `predicted` is your guess, a number between 0 and 1, of the list's text-only ceiling. With a
+    `tokenizer` (the teacher's, with a .tokenize(text) method), no word may contain a caption word
+    among its word pieces either ("bluebell" = "blue" + "##bell"). One verdict line; the notebook then
+    measures the ceiling and compares it with your guess."""
     if caption_words is None:
         from .captions import COLOUR_WORDS as caption_words
     name = "word list"
@@ -1051,6 +1053,11 @@ def check_word_list(answer, caption_words=None) -> bool:
         problems += [f"{w!r} is not a non-empty string" for w in ws if not isinstance(w, str) or not w.strip()]
         problems += [f"{w!r} uses a caption word" for w in ws
                      if isinstance(w, str) and set(w.lower().replace("-", " ").split()) & banned]
+        if tokenizer is not None:
+            problems += [f"{w!r} contains a caption word among the teacher's word pieces" for w in ws
+                         if isinstance(w, str) and w.strip()
+                         and not set(w.lower().replace("-", " ").split()) & banned
+                         and {p.removeprefix("##") for p in tokenizer.tokenize(w)} & banned]
     if problems:
         return _report(False, name, "; ".join(problems[:3]))
     if isinstance(predicted, bool) or not isinstance(predicted, (int, float)) or not 0 <= predicted <= 1:

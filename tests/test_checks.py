@@ -467,3 +467,15 @@ def test_word_list_with_other_classes(capsys):
     ok, out = verdict(capsys, lambda a: checks.check_word_list(a, caption_words={"circle": ("circle", "disc")}),
                       lambda: ({"circle": ["ring", "wheel"]}, 0.7))
     assert ok and "2 words for 1 classes" in out
+
+
+def test_word_list_refuses_caption_word_pieces_with_a_tokenizer(capsys):
+    class Pieces:  # stands in for the teacher's WordPiece tokenizer
+        def tokenize(self, text):
+            return ["blue", "##bell"] if text == "bluebell" else text.split()
+
+    answer = lambda: ({**_WORDS, "blue": ["bluebell", "sea"]}, 0.5)
+    ok, out = verdict(capsys, lambda a: checks.check_word_list(a, tokenizer=Pieces()), answer)
+    assert not ok and "word pieces" in out, out
+    ok, out = verdict(capsys, checks.check_word_list, answer)   # without a tokenizer only whole words are checked
+    assert ok, out
