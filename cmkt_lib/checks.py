@@ -1237,3 +1237,50 @@ def teacher_experiment_verdict() -> None:
 
 
 CHECKS["teacher_experiment"] = check_teacher_experiment
+
+# ---------------------------------------------------------------- notebook 11 ---
+# 11: your own unseen word list, predict then measure
+
+def check_word_list(answer, caption_words=None, tokenizer=None) -> bool:
+    """answer() -> (words, predicted): `words` maps each class of `caption_words` (by default the
+    caption colour words) to 2 or more words or short phrases that are not caption words;
+    `predicted` is your guess, a number between 0 and 1, of the list's text-only ceiling. With a
+    `tokenizer` (the teacher's, with a .tokenize(text) method), no word may contain a caption word
+    among its word pieces either ("bluebell" = "blue" + "##bell"). One verdict line; the notebook then
+    measures the ceiling and compares it with your guess."""
+    if caption_words is None:
+        from .captions import COLOUR_WORDS as caption_words
+    name = "word list"
+    result, problem = _call(answer)
+    if problem:
+        return _report(False, name, problem)
+    if not isinstance(result, tuple) or len(result) != 2:
+        return _report(False, name, "return two things: (dict class -> list of words, your predicted share)")
+    words, predicted = result
+    if not isinstance(words, dict) or set(words) != set(caption_words):
+        return _report(False, name, f"give words for exactly these classes: {sorted(caption_words)}")
+    banned = {w for ws in caption_words.values() for w in ws}
+    problems = []
+    for c in caption_words:
+        ws = [words[c]] if isinstance(words[c], str) else words[c]
+        if not isinstance(ws, (list, tuple)) or len(ws) < 2:
+            problems.append(f"{c}: give a list of at least 2 words")
+            continue
+        problems += [f"{w!r} is not a non-empty string" for w in ws if not isinstance(w, str) or not w.strip()]
+        problems += [f"{w!r} uses a caption word" for w in ws
+                     if isinstance(w, str) and set(w.lower().replace("-", " ").split()) & banned]
+        if tokenizer is not None:
+            problems += [f"{w!r} contains a caption word among the teacher's word pieces" for w in ws
+                         if isinstance(w, str) and w.strip()
+                         and not set(w.lower().replace("-", " ").split()) & banned
+                         and {p.removeprefix("##") for p in tokenizer.tokenize(w)} & banned]
+    if problems:
+        return _report(False, name, "; ".join(problems[:3]))
+    if isinstance(predicted, bool) or not isinstance(predicted, (int, float)) or not 0 <= predicted <= 1:
+        return _report(False, name, "predict the text-only ceiling as a number between 0 and 1")
+    n = sum(len(words[c]) for c in caption_words)
+    return _report(True, name, f"{n} words for {len(caption_words)} classes, none a caption word; "
+                               f"your prediction: {predicted:.2f}")
+
+
+CHECKS["word_list"] = check_word_list

@@ -600,3 +600,40 @@ def test_teacher_experiment_quiet_mode_keeps_the_verdict_for_the_next_cell(capsy
     ok, out = verdict(capsys, lambda a: checks.check_teacher_experiment(a, verdict=False),
                       lambda: {"prediction": "better", "shape_teacher": 0.6, "colour_teacher": 0.8, "scratch": 0.3})
     assert not ok and "must be one of" in out, out
+
+# ---------------------------------------------------------------- notebook 11 ---
+# 11: your own word list, predict then measure (the measuring is done in the notebook)
+
+_WORDS = {"red": ["ruby", "cherry"], "orange": ["carrot", "tangerine"], "yellow": ["lemon", "banana"],
+          "green": ["grass", "lime"], "blue": ["sky", "sea"], "purple": ["plum", "grape"]}
+REFERENCES["word_list"] = lambda: (_WORDS, 0.5)
+
+
+def test_word_list_refuses_caption_words_short_lists_and_bad_predictions(capsys):
+    for answer, message in (
+            (lambda: ({**_WORDS, "red": ["crimson", "ruby"]}, 0.5), "uses a caption word"),
+            (lambda: ({**_WORDS, "red": ["deep red", "ruby"]}, 0.5), "uses a caption word"),
+            (lambda: ({**_WORDS, "red": ["ruby"]}, 0.5), "at least 2 words"),
+            (lambda: ({"red": ["ruby", "rose"]}, 0.5), "exactly these classes"),
+            (lambda: (_WORDS, 2), "between 0 and 1"),
+            (lambda: _WORDS, "return two things")):
+        ok, out = verdict(capsys, checks.check_word_list, answer)
+        assert not ok and message in out, out
+
+
+def test_word_list_with_other_classes(capsys):
+    ok, out = verdict(capsys, lambda a: checks.check_word_list(a, caption_words={"circle": ("circle", "disc")}),
+                      lambda: ({"circle": ["ring", "wheel"]}, 0.7))
+    assert ok and "2 words for 1 classes" in out
+
+
+def test_word_list_refuses_caption_word_pieces_with_a_tokenizer(capsys):
+    class Pieces:  # stands in for the teacher's WordPiece tokenizer
+        def tokenize(self, text):
+            return ["blue", "##bell"] if text == "bluebell" else text.split()
+
+    answer = lambda: ({**_WORDS, "blue": ["bluebell", "sea"]}, 0.5)
+    ok, out = verdict(capsys, lambda a: checks.check_word_list(a, tokenizer=Pieces()), answer)
+    assert not ok and "word pieces" in out, out
+    ok, out = verdict(capsys, checks.check_word_list, answer)   # without a tokenizer only whole words are checked
+    assert ok, out
