@@ -1020,3 +1020,51 @@ CHECKS = {
     "feature_regression_loss": check_feature_regression_loss,
     "harmonic_mean": check_harmonic_mean,
 }
+
+
+# --- notebook 10 ---
+# ---------------------------------------------------------------- 10: change, predict, measure (issue 16)
+
+LIE_OUTCOMES = ("both stay high", "transfer stays high, retrieval collapses",
+                "retrieval stays high, transfer collapses", "both collapse")
+
+
+def check_lie_experiment(answer) -> bool:
+    """answer() -> {"prediction": one of LIE_OUTCOMES, "recall_at_1", "transfer", "clean_recall_at_1",
+    "clean_transfer", "chance_recall_at_1", "scratch"}: a text student aligned on pairs that all lie
+    the same way (each caption with a picture of the next colour), scored like the clean one. A score
+    stays "high" when it is closer to the clean student's than to its floor (chance for Recall@1,
+    scratch for the transfer). Any outcome is a valid measurement."""
+    def judge(m):
+        if not all(0 <= m[k] <= 1 for k in m):
+            return None, "every number is a fraction between 0 and 1 (Recall@1 or an accuracy): return the scores themselves", ""
+        if m["clean_recall_at_1"] <= m["chance_recall_at_1"] or m["clean_transfer"] <= m["scratch"]:
+            return None, ("the clean student should beat its floors: pass results[(0.0, 1600)]'s 'R@1' and 'transfer', "
+                          "floors['chance Recall@1'] and scratch_mean"), ""
+        if m["recall_at_1"] == m["clean_recall_at_1"] and m["transfer"] == m["clean_transfer"]:
+            return None, "the lying student scores exactly like the clean one: did you train it on the shifted pairs?", ""
+        transfer_high = m["transfer"] - m["scratch"] > (m["clean_transfer"] - m["scratch"]) / 2
+        recall_high = m["recall_at_1"] - m["chance_recall_at_1"] > (m["clean_recall_at_1"] - m["chance_recall_at_1"]) / 2
+        outcome = {(True, True): LIE_OUTCOMES[0], (True, False): LIE_OUTCOMES[1],
+                   (False, True): LIE_OUTCOMES[2], (False, False): LIE_OUTCOMES[3]}[(transfer_high, recall_high)]
+        why = {
+            LIE_OUTCOMES[1]: ("A lie told the same way every time keeps the clusters: all red captions still land "
+                              "together, only where the orange pictures are. Retrieval asks for the caption's own colour, "
+                              "so it fails (it finds the colour the caption was taught); the probe only needs the clusters "
+                              "and names them from its own labelled captions. Random wrong pairs blur the clusters; a "
+                              "consistent lie moves them, which a few labels undo and retrieval cannot."),
+            LIE_OUTCOMES[0]: ("Retrieval stayed high: check that each caption was paired with a picture of the NEXT "
+                              "colour, (c + 1) % 6, and that the student was trained on goal_train[partner]."),
+            LIE_OUTCOMES[2]: ("Retrieval stayed high while the transfer fell: check the pairing, (c + 1) % 6, and that "
+                              "the transfer was scored with the captions' true labels, y_train."),
+            LIE_OUTCOMES[3]: ("The transfer fell too: a consistent lie should keep the clusters that the probe needs. "
+                              "Check that every caption of one colour went to pictures of one other colour, and that the "
+                              "transfer was scored with the captions' true labels, y_train."),
+        }[outcome]
+        return outcome, None, why
+
+    return _experiment("lie experiment", answer, ("recall_at_1", "transfer", "clean_recall_at_1", "clean_transfer",
+                                                  "chance_recall_at_1", "scratch"), LIE_OUTCOMES, judge)
+
+
+CHECKS["lie_experiment"] = check_lie_experiment

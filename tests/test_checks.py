@@ -441,3 +441,42 @@ def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsy
                       lambda: {"share_one_modality": 2 / 3, "only_image": "down", "all_three": "up"})
     assert ok and "0.66" in out or "0.67" in out, out
     assert torch.equal(torch.rand(3), want)
+
+
+# --- notebook 10 ---
+# ---------------------------------------------------------------- 10: change, predict, measure (issue 16)
+
+LIE_CLEAN = {"clean_recall_at_1": 0.9, "clean_transfer": 0.84, "chance_recall_at_1": 0.167, "scratch": 0.35}
+REFERENCES["lie_experiment"] = lambda: {"prediction": "transfer stays high, retrieval collapses",
+                                        "recall_at_1": 0.02, "transfer": 0.82, **LIE_CLEAN}
+
+
+@pytest.mark.parametrize("measured, outcome", [
+    ({"recall_at_1": 0.02, "transfer": 0.82}, "transfer stays high, retrieval collapses"),
+    ({"recall_at_1": 0.85, "transfer": 0.80}, "both stay high"),
+    ({"recall_at_1": 0.85, "transfer": 0.36}, "retrieval stays high, transfer collapses"),
+    ({"recall_at_1": 0.10, "transfer": 0.30}, "both collapse"),
+])
+@pytest.mark.parametrize("prediction", checks.LIE_OUTCOMES)
+def test_lie_experiment_accepts_any_outcome_and_compares_the_prediction(capsys, measured, outcome, prediction):
+    ok, out = verdict(capsys, checks.check_lie_experiment, lambda: {"prediction": prediction, **measured, **LIE_CLEAN})
+    assert ok, out
+    assert (f"You predicted {outcome!r} and it agrees" in out) == (prediction == outcome), out
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"prediction": "it depends", "recall_at_1": 0.02, "transfer": 0.82, **LIE_CLEAN}, "must be one of"),
+    (lambda: {"prediction": "both collapse", "recall_at_1": 0.02, **LIE_CLEAN}, "return a dict"),
+    (lambda: {"prediction": "both collapse", "recall_at_1": 2.0, "transfer": 0.82, **LIE_CLEAN}, "between 0 and 1"),
+    (lambda: {"prediction": "both collapse", "recall_at_1": 0.02, "transfer": 0.82, **LIE_CLEAN, "scratch": 0.9},
+     "should beat its floors"),
+    (lambda: {"prediction": "both collapse", "recall_at_1": 0.9, "transfer": 0.84, **LIE_CLEAN}, "exactly like the clean"),
+])
+def test_lie_experiment_rejects_a_malformed_measurement(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_lie_experiment, answer)
+    assert not ok and hint in out, out
+
+
+def test_lie_experiment_verdict_that_passes_prints_no_measured_number(capsys):
+    ok, out = verdict(capsys, checks.check_lie_experiment, REFERENCES["lie_experiment"])
+    assert ok and not any(ch.isdigit() for ch in out), out
