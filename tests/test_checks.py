@@ -446,9 +446,28 @@ def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsy
 # --- notebook 10 ---
 # ---------------------------------------------------------------- 10: change, predict, measure (issue 16)
 
+
+def lie_partners_reference(labels, seed):
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(np.flatnonzero(labels == (c + 1) % 6)) for c in labels])
+
+
+REFERENCES["lie_partners"] = lie_partners_reference
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda labels, seed: np.arange(len(labels)), "own colour"),
+    (lambda labels, seed: np.array([np.flatnonzero(labels == (c - 1) % 6)[0] for c in labels]), "previous colour"),
+    (lambda labels, seed: np.array([np.flatnonzero(labels == (c + 2) % 6)[0] for c in labels]), "not of the next colour"),
+    (lambda labels, seed: np.zeros(3, dtype=int), "shape"),
+    (lambda labels, seed: np.full(len(labels), len(labels)), "an index into labels"),
+])
+def test_lie_partners_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_lie_partners, answer)
+    assert not ok and hint in out, out
+
+
 LIE_CLEAN = {"clean_recall_at_1": 0.9, "clean_transfer": 0.84, "chance_recall_at_1": 0.167, "scratch": 0.35}
-REFERENCES["lie_experiment"] = lambda: {"prediction": "transfer stays high, retrieval collapses",
-                                        "recall_at_1": 0.02, "transfer": 0.82, **LIE_CLEAN}
 
 
 @pytest.mark.parametrize("measured, outcome", [
@@ -458,25 +477,8 @@ REFERENCES["lie_experiment"] = lambda: {"prediction": "transfer stays high, retr
     ({"recall_at_1": 0.10, "transfer": 0.30}, "both collapse"),
 ])
 @pytest.mark.parametrize("prediction", checks.LIE_OUTCOMES)
-def test_lie_experiment_accepts_any_outcome_and_compares_the_prediction(capsys, measured, outcome, prediction):
-    ok, out = verdict(capsys, checks.check_lie_experiment, lambda: {"prediction": prediction, **measured, **LIE_CLEAN})
-    assert ok, out
-    assert (f"You predicted {outcome!r} and it agrees" in out) == (prediction == outcome), out
-
-
-@pytest.mark.parametrize("answer, hint", [
-    (lambda: {"prediction": "it depends", "recall_at_1": 0.02, "transfer": 0.82, **LIE_CLEAN}, "must be one of"),
-    (lambda: {"prediction": "both collapse", "recall_at_1": 0.02, **LIE_CLEAN}, "return a dict"),
-    (lambda: {"prediction": "both collapse", "recall_at_1": 2.0, "transfer": 0.82, **LIE_CLEAN}, "between 0 and 1"),
-    (lambda: {"prediction": "both collapse", "recall_at_1": 0.02, "transfer": 0.82, **LIE_CLEAN, "scratch": 0.9},
-     "should beat its floors"),
-    (lambda: {"prediction": "both collapse", "recall_at_1": 0.9, "transfer": 0.84, **LIE_CLEAN}, "exactly like the clean"),
-])
-def test_lie_experiment_rejects_a_malformed_measurement(capsys, answer, hint):
-    ok, out = verdict(capsys, checks.check_lie_experiment, answer)
-    assert not ok and hint in out, out
-
-
-def test_lie_experiment_verdict_that_passes_prints_no_measured_number(capsys):
-    ok, out = verdict(capsys, checks.check_lie_experiment, REFERENCES["lie_experiment"])
-    assert ok and not any(ch.isdigit() for ch in out), out
+def test_lie_verdict_prints_the_numbers_and_compares_the_prediction(capsys, measured, outcome, prediction):
+    assert checks.lie_verdict(prediction, {**measured, **LIE_CLEAN}) == outcome
+    out = capsys.readouterr().out
+    assert f"{measured['recall_at_1']:.3f}" in out and f"{measured['transfer']:.3f}" in out
+    assert ("it agrees" in out) == (prediction == outcome), out
