@@ -9,6 +9,7 @@ your answer passes, so a grader can count the passes.
 import copy
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -1284,3 +1285,70 @@ def check_word_list(answer, caption_words=None, tokenizer=None) -> bool:
 
 
 CHECKS["word_list"] = check_word_list
+
+# --- notebook 10 ---
+# ---------------------------------------------------------------- 10: change, predict, measure (issue 16)
+
+LIE_OUTCOMES = ("both stay high", "transfer stays high, retrieval collapses",
+                "retrieval stays high, transfer collapses", "both collapse")
+
+
+def check_lie_partners(answer) -> bool:
+    """answer(labels, seed) -> (N,) int indices: for each item i, the index of an item whose label is
+    (labels[i] + 1) % 6, the next colour, drawn at random with `seed`. Checked on made-up labels, so
+    the verdict does not depend on any training."""
+    rng = np.random.default_rng(3)
+    cases = [rng.integers(0, 6, size=n) for n in (12, 60)]
+    cases[0][:6] = np.arange(6)   # every colour present
+    cases[1][:6] = np.arange(6)
+    for labels in cases:
+        got, problem = _call(answer, labels.copy(), 0)
+        if problem:
+            return _report(False, "lie partners", problem)
+        try:
+            idx = np.asarray(got)
+        except Exception:  # noqa: BLE001 - any junk is the learner's to fix, with advice
+            idx = None
+        if idx is None or idx.shape != labels.shape or not np.issubdtype(idx.dtype, np.integer):
+            return _report(False, "lie partners", f"return one integer index per item, an array of shape {labels.shape}")
+        if idx.min() < 0 or idx.max() >= len(labels):
+            return _report(False, "lie partners", "each partner must be an index into labels (0 to len(labels) - 1)")
+        partner = labels[idx]
+        if (partner == labels).all():
+            return _report(False, "lie partners", "each item got a partner of its own colour: that is a true pair, "
+                                                  "pick one of the next colour, (c + 1) % 6")
+        if (partner == (labels - 1) % 6).all():
+            return _report(False, "lie partners", "each partner has the previous colour: use (c + 1) % 6, the next one")
+        if not (partner == (labels + 1) % 6).all():
+            return _report(False, "lie partners", "some partners are not of the next colour, (c + 1) % 6")
+    return _report(True, "lie partners", "every item is paired with an item of the next colour. Run the cell "
+                                         "below: it trains the student on these pairs and prints the verdict")
+
+
+def lie_outcome(m: dict) -> str:
+    """Which of LIE_OUTCOMES the measured numbers show: a score stays "high" when it is closer to the
+    clean student's than to its floor (chance for Recall@1, scratch for the transfer)."""
+    transfer_high = m["transfer"] - m["scratch"] > (m["clean_transfer"] - m["scratch"]) / 2
+    recall_high = m["recall_at_1"] - m["chance_recall_at_1"] > (m["clean_recall_at_1"] - m["chance_recall_at_1"]) / 2
+    return {(True, True): LIE_OUTCOMES[0], (True, False): LIE_OUTCOMES[1],
+            (False, True): LIE_OUTCOMES[2], (False, False): LIE_OUTCOMES[3]}[(transfer_high, recall_high)]
+
+
+def lie_verdict(prediction, measured: dict) -> str:
+    """Print the lie experiment's measured numbers, the outcome they show and whether `prediction`
+    (one of LIE_OUTCOMES) said so; return the outcome. Its output depends on training."""
+    outcome = lie_outcome(measured)
+    m = measured
+    print(f"Recall@1 {m['recall_at_1']:.3f} (clean student {m['clean_recall_at_1']:.3f}, chance "
+          f"{m['chance_recall_at_1']:.3f}); transfer {m['transfer']:.3f} (clean student {m['clean_transfer']:.3f}, "
+          f"scratch {m['scratch']:.3f})")
+    print(f"this run shows: {outcome!r}")
+    if prediction not in LIE_OUTCOMES:
+        print(f"your prediction {prediction!r} is not one of {LIE_OUTCOMES}")
+    else:
+        print(f"you predicted {prediction!r}: " + ("it agrees." if prediction == outcome else
+                                                     "this run says otherwise, which is worth knowing."))
+    return outcome
+
+
+CHECKS["lie_partners"] = check_lie_partners

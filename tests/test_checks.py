@@ -637,3 +637,43 @@ def test_word_list_refuses_caption_word_pieces_with_a_tokenizer(capsys):
     assert not ok and "word pieces" in out, out
     ok, out = verdict(capsys, checks.check_word_list, answer)   # without a tokenizer only whole words are checked
     assert ok, out
+
+# --- notebook 10 ---
+# ---------------------------------------------------------------- 10: change, predict, measure (issue 16)
+
+
+def lie_partners_reference(labels, seed):
+    rng = np.random.default_rng(seed)
+    return np.array([rng.choice(np.flatnonzero(labels == (c + 1) % 6)) for c in labels])
+
+
+REFERENCES["lie_partners"] = lie_partners_reference
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda labels, seed: np.arange(len(labels)), "own colour"),
+    (lambda labels, seed: np.array([np.flatnonzero(labels == (c - 1) % 6)[0] for c in labels]), "previous colour"),
+    (lambda labels, seed: np.array([np.flatnonzero(labels == (c + 2) % 6)[0] for c in labels]), "not of the next colour"),
+    (lambda labels, seed: np.zeros(3, dtype=int), "shape"),
+    (lambda labels, seed: np.full(len(labels), len(labels)), "an index into labels"),
+])
+def test_lie_partners_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_lie_partners, answer)
+    assert not ok and hint in out, out
+
+
+LIE_CLEAN = {"clean_recall_at_1": 0.9, "clean_transfer": 0.84, "chance_recall_at_1": 0.167, "scratch": 0.35}
+
+
+@pytest.mark.parametrize("measured, outcome", [
+    ({"recall_at_1": 0.02, "transfer": 0.82}, "transfer stays high, retrieval collapses"),
+    ({"recall_at_1": 0.85, "transfer": 0.80}, "both stay high"),
+    ({"recall_at_1": 0.85, "transfer": 0.36}, "retrieval stays high, transfer collapses"),
+    ({"recall_at_1": 0.10, "transfer": 0.30}, "both collapse"),
+])
+@pytest.mark.parametrize("prediction", checks.LIE_OUTCOMES)
+def test_lie_verdict_prints_the_numbers_and_compares_the_prediction(capsys, measured, outcome, prediction):
+    assert checks.lie_verdict(prediction, {**measured, **LIE_CLEAN}) == outcome
+    out = capsys.readouterr().out
+    assert f"{measured['recall_at_1']:.3f}" in out and f"{measured['transfer']:.3f}" in out
+    assert ("it agrees" in out) == (prediction == outcome), out
