@@ -1351,3 +1351,40 @@ def lie_verdict(prediction, measured: dict) -> str:
 
 
 CHECKS["lie_partners"] = check_lie_partners
+
+# --- notebook 06 ---
+# Exercise 3 of notebook 06 changes the test (the camera breaks: no picture for any object), asks
+# for a prediction, then measures it. Only the floor can be checked here; g's scores need training.
+
+def check_camera_prediction(answer, floor: float = 0.472) -> bool:
+    """answer() -> {"f_no_picture": float, "g_no_picture_clean": float, "g_no_picture_loudest": float}:
+    predicted test accuracies with no picture at all. f_no_picture is checked against `floor` (the
+    share of the test split's most common training concept: the best fixed answer; by default the
+    notebook's own world at SEED = 0); the two g predictions are echoed (the notebook measures them)."""
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, "prediction", problem)
+    keys = {"f_no_picture", "g_no_picture_clean", "g_no_picture_loudest"}
+    if not isinstance(got, dict) or set(got) != keys:
+        return _report(False, "prediction", f"return a dict with exactly the keys {sorted(keys)}")
+    bad = [k for k in sorted(keys) if isinstance(got[k], bool) or not isinstance(got[k], (int, float))
+           or not 0 <= got[k] <= 1]
+    if bad:
+        return _report(False, "prediction", f"{', '.join(bad)}: predict an accuracy, a number between 0 and 1")
+    guess = float(got["f_no_picture"])
+    if abs(guess - floor) > 0.01:
+        if abs(guess - 1 / 3) < 0.01:
+            hint = (" - 1/3 is what a uniform random guess scores; without a picture the best fixed answer is the "
+                    "most common concept, so f alone scores that concept's share of the test split")
+        elif guess < 0.05:
+            hint = (" - f cannot look at anything, but a system built on it still answers: its best fixed answer is "
+                    "the most common concept, whose share section 1 prints")
+        else:
+            hint = " - always answering the most common concept scores its share of the test split (section 1)"
+        return _report(False, "prediction", f"with no picture f alone scores at most the floor, {floor:.3f}; "
+                                            f"you predicted {guess:.3f}{hint}")
+    return _report(True, "prediction", f"f alone without a picture: the floor {floor:.3f}, as you predicted; your "
+                                       "two predictions for g (clean sound, loudest noise) are measured in the next cell")
+
+
+CHECKS["camera_prediction"] = check_camera_prediction

@@ -677,3 +677,30 @@ def test_lie_verdict_prints_the_numbers_and_compares_the_prediction(capsys, meas
     out = capsys.readouterr().out
     assert f"{measured['recall_at_1']:.3f}" in out and f"{measured['transfer']:.3f}" in out
     assert ("it agrees" in out) == (prediction == outcome), out
+
+# --- notebook 06 ---
+# (tests of the check added for notebook 06's exercise 3, the broken camera; the generic tests above run it too)
+
+REFERENCES["camera_prediction"] = lambda: {"f_no_picture": 0.472, "g_no_picture_clean": 0.95,
+                                           "g_no_picture_loudest": 0.5}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"f_no_picture": 1 / 3, "g_no_picture_clean": 0.9, "g_no_picture_loudest": 0.4}, "uniform random guess"),
+    (lambda: {"f_no_picture": 0.0, "g_no_picture_clean": 0.9, "g_no_picture_loudest": 0.4}, "best fixed answer"),
+    (lambda: {"f_no_picture": 0.6, "g_no_picture_clean": 0.9, "g_no_picture_loudest": 0.4}, "most common concept"),
+    (lambda: {"f_no_picture": 0.472, "g_no_picture_clean": 0.9}, "exactly the keys"),
+    (lambda: {"f_no_picture": 0.472, "g_no_picture_clean": "high", "g_no_picture_loudest": 0.4}, "between 0 and 1"),
+    (lambda: {"f_no_picture": 0.472, "g_no_picture_clean": 95, "g_no_picture_loudest": 0.4}, "between 0 and 1"),
+])
+def test_camera_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_camera_prediction, answer)
+    assert not ok and hint in out, out
+
+
+def test_camera_prediction_uses_the_floor_it_is_given(capsys):
+    answer = lambda: {"f_no_picture": 0.45, "g_no_picture_clean": 0.9, "g_no_picture_loudest": 0.4}
+    ok, out = verdict(capsys, lambda a: checks.check_camera_prediction(a, floor=0.448), answer)
+    assert ok and "0.448" in out and "next cell" in out, out
+    ok, out = verdict(capsys, lambda a: checks.check_camera_prediction(a, floor=0.5), answer)
+    assert not ok and "0.500" in out, out
