@@ -9,20 +9,29 @@ held out exactly `per_attribute` times and, with as many shapes as colours, ever
 combination shares its colour with `per_attribute - 1` other held-out combinations and its shape
 with as many. A rule that reads only the colour (or only the shape) then scores at most about
 1/per_attribute among the held-out candidates, and every colour and shape is still seen in
-training with the other combinations.
+training with the other combinations. With `seed`, the shapes and the colours are each shuffled
+(a seeded permutation) before the cyclic design, so different seeds hold out different
+combinations while every shape and colour is still held out exactly `per_attribute` times.
 
     >>> latin_holdout(("circle", "square", "triangle"), ("red", "green", "blue"), per_attribute=2)
     [('circle', 'red'), ('circle', 'green'), ('square', 'green'), ('square', 'blue'), ('triangle', 'blue'), ('triangle', 'red')]
 """
 
+import random
 from collections import Counter
 
 
-def latin_holdout(shapes, colours, per_attribute: int = 2, offset: int = 0) -> list:
+def latin_holdout(shapes, colours, per_attribute: int = 2, offset: int = 0, seed: int | None = None) -> list:
     """(shape, colour) pairs to hold out: shape i with colours (i + offset + j) mod len(colours),
     j = 0 .. per_attribute - 1. Needs len(shapes) == len(colours) and
-    1 <= per_attribute < len(colours) (each colour must keep at least one seen combination)."""
+    1 <= per_attribute < len(colours) (each colour must keep at least one seen combination).
+    With `seed` (an int), shapes and colours are first put in a seeded random order, the same for
+    every `offset`, so designs with different offsets and the same seed never overlap."""
     shapes, colours = list(shapes), list(colours)
+    if seed is not None:
+        rng = random.Random(seed)
+        rng.shuffle(shapes)
+        rng.shuffle(colours)
     if len(shapes) != len(colours):
         raise ValueError(f"a cyclic design needs as many shapes as colours, got {len(shapes)} and {len(colours)}")
     if not isinstance(per_attribute, int) or not 1 <= per_attribute < len(colours):

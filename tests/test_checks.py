@@ -446,22 +446,22 @@ def test_dropout_prediction_measures_the_masks_and_leaves_the_random_state(capsy
 # --- notebook 08 ---
 # (the check of notebook 08's exercise 3; the generic tests above run it too)
 
-REFERENCES["short_training_prediction"] = lambda: {"colour_rule": 0.51, "zero_shot_accuracy": 0.45,
-                                                   "seen_accuracy_36way": 0.3}
+REFERENCES["colour_only_prediction"] = lambda: {"colour_right": 0.95, "accuracy": 0.48}
 
 
 @pytest.mark.parametrize("answer, hint", [
-    (lambda: {"colour_rule": 0.3, "zero_shot_accuracy": 0.45, "seen_accuracy_36way": 0.3}, "cannot change it"),
-    (lambda: {"colour_rule": 0.51, "zero_shot_accuracy": 45, "seen_accuracy_36way": 0.3}, "between 0 and 1"),
-    (lambda: {"colour_rule": 0.51, "zero_shot_accuracy": "high", "seen_accuracy_36way": 0.3}, "between 0 and 1"),
-    (lambda: {"colour_rule": 0.51}, "exactly the keys"),
+    (lambda: {"colour_right": 0.9, "accuracy": 0.8}, "cannot score more"),
+    (lambda: {"colour_right": 0.3, "accuracy": 0.4}, "cannot exceed the colour-right share"),
+    (lambda: {"colour_right": 95, "accuracy": 0.4}, "between 0 and 1"),
+    (lambda: {"colour_right": "high", "accuracy": 0.4}, "between 0 and 1"),
+    (lambda: {"colour_right": 0.9}, "exactly the keys"),
 ])
-def test_short_training_prediction_names_the_mistake(capsys, answer, hint):
-    ok, out = verdict(capsys, checks.check_short_training_prediction, answer)
+def test_colour_only_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_colour_only_prediction, answer)
     assert not ok and hint in out, out
 
 
-def test_short_training_prediction_marks_the_colour_rule_against_the_value_given(capsys):
-    answer = lambda: {"colour_rule": 0.7, "zero_shot_accuracy": 0.1, "seen_accuracy_36way": 0.9}  # noqa: E731
-    ok, out = verdict(capsys, lambda a: checks.check_short_training_prediction(a, colour_rule=0.72), answer)
+def test_colour_only_prediction_marks_against_the_colour_rule_given(capsys):
+    answer = lambda: {"colour_right": 0.9, "accuracy": 0.7}  # noqa: E731
+    ok, out = verdict(capsys, lambda a: checks.check_colour_only_prediction(a, colour_rule=0.72), answer)
     assert ok and not any(ch.isdigit() for ch in out), out

@@ -34,3 +34,15 @@ def test_bad_designs_are_refused():
         latin_holdout(SHAPES, COLOURS, per_attribute=6)
     with pytest.raises(ValueError, match="not candidates"):
         single_attribute_rule_score([("circle", "red")], [("square", "red")], attribute=1)
+
+
+def test_a_seed_rotates_the_design_and_keeps_its_balance():
+    designs = {tuple(latin_holdout(SHAPES, COLOURS, per_attribute=2, seed=seed)) for seed in range(6)}
+    assert len(designs) > 1, "different seeds should hold out different combinations"
+    for seed in range(6):
+        held = latin_holdout(SHAPES, COLOURS, per_attribute=2, seed=seed)
+        assert held == latin_holdout(SHAPES, COLOURS, per_attribute=2, seed=seed), "the same seed, the same design"
+        assert Counter(s for s, _ in held) == {s: 2 for s in SHAPES}
+        assert Counter(c for _, c in held) == {c: 2 for c in COLOURS}
+        other = latin_holdout(SHAPES, COLOURS, per_attribute=2, offset=2, seed=seed)
+        assert not set(held) & set(other), "another offset with the same seed gives disjoint combinations"
