@@ -1388,3 +1388,35 @@ def check_camera_prediction(answer, floor: float = 0.472) -> bool:
 
 
 CHECKS["camera_prediction"] = check_camera_prediction
+
+# --- notebook 08 ---
+
+def check_colour_only_prediction(answer, colour_rule: float = 0.52) -> bool:
+    """answer() -> {"colour_right", "accuracy"}: predictions, each a number between 0 and 1, for
+    notebook 08's image-text model trained on captions without shape words: the share of unseen
+    objects whose colour it reads right, and its 12-way score (its colour, then the colour rule's
+    shape guess). Only what follows from the set-up is marked: that score cannot exceed the
+    colour-right share, nor the colour rule's score `colour_rule` (a perfect colour reader with the
+    best shape guess). The values themselves are measured in the notebook's next cell."""
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, "prediction", problem)
+    keys = {"colour_right", "accuracy"}
+    if not isinstance(got, dict) or set(got) != keys:
+        return _report(False, "prediction", f"return a dict with exactly the keys {sorted(keys)}")
+    bad = [k for k in sorted(keys) if isinstance(got[k], bool) or not isinstance(got[k], (int, float))
+           or not math.isfinite(got[k]) or not 0 <= got[k] <= 1]
+    if bad:
+        return _report(False, "prediction", f"{', '.join(bad)}: predict an accuracy, a number between 0 and 1")
+    if got["accuracy"] > got["colour_right"] + 1e-9:
+        return _report(False, "prediction", "its answer is right only if its colour is right: the accuracy cannot "
+                                            "exceed the colour-right share")
+    if got["accuracy"] > colour_rule + 0.02:
+        return _report(False, "prediction", "a model that never saw a shape word can only guess the shape: it cannot "
+                                            "score more than the colour-only rule of section 1, which reads every "
+                                            "colour right and guesses the shape as well as possible")
+    return _report(True, "prediction", "consistent with what a colour reader can do; both predictions are "
+                                       "measured in the next cell")
+
+
+CHECKS["colour_only_prediction"] = check_colour_only_prediction

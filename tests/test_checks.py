@@ -704,3 +704,26 @@ def test_camera_prediction_uses_the_floor_it_is_given(capsys):
     assert ok and "0.448" in out and "next cell" in out, out
     ok, out = verdict(capsys, lambda a: checks.check_camera_prediction(a, floor=0.5), answer)
     assert not ok and "0.500" in out, out
+
+# --- notebook 08 ---
+# (the check of notebook 08's exercise 3; the generic tests above run it too)
+
+REFERENCES["colour_only_prediction"] = lambda: {"colour_right": 0.95, "accuracy": 0.48}
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"colour_right": 0.9, "accuracy": 0.8}, "cannot score more"),
+    (lambda: {"colour_right": 0.3, "accuracy": 0.4}, "cannot exceed the colour-right share"),
+    (lambda: {"colour_right": 95, "accuracy": 0.4}, "between 0 and 1"),
+    (lambda: {"colour_right": "high", "accuracy": 0.4}, "between 0 and 1"),
+    (lambda: {"colour_right": 0.9}, "exactly the keys"),
+])
+def test_colour_only_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_colour_only_prediction, answer)
+    assert not ok and hint in out, out
+
+
+def test_colour_only_prediction_marks_against_the_colour_rule_given(capsys):
+    answer = lambda: {"colour_right": 0.9, "accuracy": 0.7}  # noqa: E731
+    ok, out = verdict(capsys, lambda a: checks.check_colour_only_prediction(a, colour_rule=0.72), answer)
+    assert ok and not any(ch.isdigit() for ch in out), out
