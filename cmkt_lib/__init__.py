@@ -12,6 +12,7 @@ The world
     world       the tri-modal world: make_world, few_shot_indices                   00
     data        the standard world and its frozen test split in data/              00
     datasets    torch Datasets over a World                                         02
+    splits      held-out combinations that colour alone cannot decide; rule scores  08
 The models
     encoders    one small encoder per modality                                      02
     fusion      early, late and intermediate fusion; modality dropout              03
@@ -29,7 +30,7 @@ Measuring
 Exercises and the rest
     checks      the exercises' self-checks (CHECKS)                                 01-12
     headline    each notebook's closing headline numbers                            00 (every notebook)
-    sweeps      stored seed sweeps: record_run, load_sweep, intervals over seeds    02-05
+    sweeps      stored seed sweeps: record_run, load_sweep, intervals over seeds    02-12
     device      picks CUDA, MPS or the CPU                                          00
     plots       drawings whose code teaches nothing about transfer                  01
 
