@@ -80,24 +80,27 @@ def exercises(solution_nb, name: str = "notebook") -> list:
         lines = cell.source.splitlines()
         begins = [i for i, l in enumerate(lines) if l.strip() == BEGIN]
         # A solution region at the top level of a cell holds a prediction (MY_PREDICTION = {...}):
-        # any honest prediction is right, so it is not graded. The first region inside a function is.
-        graded = [(b, defs[-1]) for b in begins if (defs := [m.group(1) for l in lines[:b] if (m := _DEF.match(l))])
-                  and not lines[b].startswith(BEGIN)]
-        if not graded:
-            if all(l.startswith(BEGIN) for l in (lines[b] for b in begins)):
+        # any honest prediction is right, so it is not graded. A region inside a function is graded
+        # when a check is called on that function; a function nothing checks (a prediction written as
+        # a function) is left out, like a top-level one.
+        functions = list(dict.fromkeys(defs[-1] for b in begins if not lines[b].startswith(BEGIN)
+                                       and (defs := [m.group(1) for l in lines[:b] if (m := _DEF.match(l))])))
+        if not functions:
+            if all(lines[b].startswith(BEGIN) for b in begins):
                 continue  # predictions only
             raise GradeError(f"{name}, cell {index}: the solution is not inside a function, so it cannot be graded")
-        function = graded[0][1]
         outside, inside = [], False
         for line in lines:
             if line.strip() in (BEGIN, END):
                 inside = line.strip() == BEGIN
             elif not inside:
                 outside.append(line)
-        called = re.findall(r"(?<![\w])(?:checks\.)?(check_\w+)\s*\(\s*" + re.escape(function) + r"\b", "\n".join(outside))
-        called = [c for c in called if c in known]
-        if not called:
-            raise GradeError(f"{name}, cell {index}: calls no check from cmkt_lib.checks on {function}")
+        checked = [(f, c) for f in functions
+                   for c in re.findall(r"(?<![\w])(?:checks\.)?(check_\w+)\s*\(\s*" + re.escape(f) + r"\b", "\n".join(outside))
+                   if c in known]
+        if not checked:
+            raise GradeError(f"{name}, cell {index}: calls no check from cmkt_lib.checks on {' or '.join(functions)}")
+        function, called = checked[0][0], [checked[0][1]]
         found.append({"cell": index, "function": function, "check": called[0]})
     return found
 
