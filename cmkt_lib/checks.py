@@ -36,6 +36,21 @@ def _call(fn, *args):
         return None, f"your function raised {type(err).__name__}: {err}"
 
 
+def _predicted_accuracies(answer, keys):
+    """(prediction, problem): answer() must return a dict with exactly `keys`, each an accuracy in
+    [0, 1]; problem is a plain-words string when it does not."""
+    got, problem = _call(answer)
+    if problem:
+        return None, problem
+    if not isinstance(got, dict) or set(got) != set(keys):
+        return None, f"return a dict with exactly the keys {sorted(keys)}"
+    bad = [k for k in sorted(keys) if isinstance(got[k], bool) or not isinstance(got[k], (int, float))
+           or not math.isfinite(got[k]) or not 0 <= got[k] <= 1]
+    if bad:
+        return None, f"{', '.join(bad)}: predict an accuracy, a number between 0 and 1"
+    return got, None
+
+
 def _difference(got, want, atol: float):
     """None when got matches want, else a plain-words description of the difference.
     `want` is a tensor, a number, or a tuple of those (compared element by element)."""
@@ -1361,16 +1376,9 @@ def check_camera_prediction(answer, floor: float = 0.472) -> bool:
     predicted test accuracies with no picture at all. f_no_picture is checked against `floor` (the
     share of the test split's most common training concept: the best fixed answer; by default the
     notebook's own world at SEED = 0); the two g predictions are echoed (the notebook measures them)."""
-    got, problem = _call(answer)
+    got, problem = _predicted_accuracies(answer, {"f_no_picture", "g_no_picture_clean", "g_no_picture_loudest"})
     if problem:
         return _report(False, "prediction", problem)
-    keys = {"f_no_picture", "g_no_picture_clean", "g_no_picture_loudest"}
-    if not isinstance(got, dict) or set(got) != keys:
-        return _report(False, "prediction", f"return a dict with exactly the keys {sorted(keys)}")
-    bad = [k for k in sorted(keys) if isinstance(got[k], bool) or not isinstance(got[k], (int, float))
-           or not 0 <= got[k] <= 1]
-    if bad:
-        return _report(False, "prediction", f"{', '.join(bad)}: predict an accuracy, a number between 0 and 1")
     guess = float(got["f_no_picture"])
     if abs(guess - floor) > 0.01:
         if abs(guess - 1 / 3) < 0.01:
@@ -1398,16 +1406,9 @@ def check_colour_only_prediction(answer, colour_rule: float = 0.52) -> bool:
     shape guess). Only what follows from the set-up is marked: that score cannot exceed the
     colour-right share, nor the colour rule's score `colour_rule` (a perfect colour reader with the
     best shape guess). The values themselves are measured in the notebook's next cell."""
-    got, problem = _call(answer)
+    got, problem = _predicted_accuracies(answer, {"colour_right", "accuracy"})
     if problem:
         return _report(False, "prediction", problem)
-    keys = {"colour_right", "accuracy"}
-    if not isinstance(got, dict) or set(got) != keys:
-        return _report(False, "prediction", f"return a dict with exactly the keys {sorted(keys)}")
-    bad = [k for k in sorted(keys) if isinstance(got[k], bool) or not isinstance(got[k], (int, float))
-           or not math.isfinite(got[k]) or not 0 <= got[k] <= 1]
-    if bad:
-        return _report(False, "prediction", f"{', '.join(bad)}: predict an accuracy, a number between 0 and 1")
     if got["accuracy"] > got["colour_right"] + 1e-9:
         return _report(False, "prediction", "its answer is right only if its colour is right: the accuracy cannot "
                                             "exceed the colour-right share")
