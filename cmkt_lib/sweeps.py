@@ -214,11 +214,12 @@ def modules_used(sources) -> list:
 
 def code_hash(notebook_path) -> str:
     """sha256 of what decides a notebook's numbers: its code cells (except those tagged
-    `stored-sweep`, `headline` and `injected-parameters`), the library modules those cells run
+    `stored-sweep`, `headline`, `injected-parameters` and `colab-setup`, the first cell, which
+    does nothing outside Colab), the library modules those cells run
     (`modules_used`, less the ones in NOT_IN_HASH, which cannot change a number) and the data's
     checksums. A change anywhere else in the library leaves the sweep valid."""
     nb = json.loads(Path(notebook_path).read_text())
-    skip = {SWEEP_TAG, "headline", "injected-parameters"}
+    skip = {SWEEP_TAG, "headline", "injected-parameters", "colab-setup"}
     sources = [c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in nb["cells"]
                if c["cell_type"] == "code" and not skip & set(c.get("metadata", {}).get("tags", []))]
     h = hashlib.sha256()

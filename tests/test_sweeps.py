@@ -113,7 +113,13 @@ def test_the_tool_runs_each_seed_without_the_stored_sweep_cells(tmp_path, monkey
     before = sweeps.code_hash(path)
     demo_notebook(path, "print('another stored-sweep cell')")
     assert sweeps.code_hash(path) == before
+    # nor does the Colab set-up cell, which does nothing outside Colab
     nb = nbformat.read(path, as_version=4)
+    setup = nbformat.v4.new_code_cell("import sys\nif 'google.colab' in sys.modules:\n    pass")
+    setup.metadata["tags"] = ["colab-setup"]
+    nb.cells.insert(0, setup)
+    nbformat.write(nb, str(path))
+    assert sweeps.code_hash(path) == before
     nb.cells[1].source += "\nx = 1"
     nbformat.write(nb, str(path))
     assert sweeps.code_hash(path) != before
