@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import labformat
 from .course import clone_url, colab_url
 
 SETUP_TAG = "colab-setup"
@@ -61,7 +62,7 @@ def sync_notebook(path: Path, write: bool = True) -> bool:
             cell["source"] = new
             changed = True
     if changed and write:
-        nbformat.write(nb, path)
+        labformat.write(nb, path)
     return changed
 
 
