@@ -33,6 +33,13 @@ def _widget_nb(outputs_of_output_widget, plain=()):
     return nb
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_widget_with_pictures_has_its_stored_view_after_it(path):
+    nb = nbformat.read(path, as_version=4)
+    assert not add_fallbacks(nb), (f"{path.name}: the pictures after its widgets are missing or out of date; run "
+                                   f"python -m cmkt_lib.tools.fallbacks notebooks/{path.name}")
+
+
 def test_the_views_follow_the_widget_to_its_output_area():
     nb = _widget_nb([{"output_type": "display_data", "data": {"image/png": PNG}},
                      {"output_type": "stream", "name": "stdout", "text": "caption: a red disc\n"}])

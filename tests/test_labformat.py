@@ -28,6 +28,14 @@ def _nb(**metadata):
     return nb
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_is_stored_as_jupyterlab_saves_it(path):
+    text = path.read_text(encoding="utf-8")
+    assert text == lab_text(text), (
+        f"{path.name} is not stored as JupyterLab would save it, so opening it marks it modified; run "
+        f"python -m cmkt_lib.tools.labformat notebooks/{path.name}")
+
+
 def test_integral_floats_become_ints_as_in_javascript():
     assert [js_number(x) for x in (1.0, 0.0, -0.0, 1e16)] == [1, 0, 0, 10 ** 16]
     assert all(type(js_number(x)) is int for x in (1.0, 0.0, -0.0, 1e16))
