@@ -17,10 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .encoders import AudioEncoder, BagOfWordsEncoder, WhatWhereImageEncoder
 from .losses import LogitScale, info_nce_loss, triplet_loss, weight_decay_groups
+from .progress import tqdm
 from .retrieval import alignment, match_mask, modality_gap, retrieval_report, uniformity
 
 FEATURES = 128  # each encoder's output size, before the projection
@@ -116,7 +116,8 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
                              else triplet_loss(z[p], z[q], margin, mask))
         return total
 
-    for _ in tqdm(range(epochs), desc=desc, unit="epoch"):
+    bar = tqdm(range(epochs), desc=desc, unit="epoch")
+    for _ in bar:
         model.train()
         order = order_rng.permutation(items)
         for step in range(steps):
@@ -131,6 +132,7 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
             log["temperature"].append(scales[f"{pairs[0][0]}-{pairs[0][1]}"].temperature)
         if val_items is not None:
             _log_epoch(log, model, batch_loss, steps, inputs, keys, pairs[0], val_items, batch)
+        bar.set_postfix(loss=f"{np.mean(log['loss'][-steps:]):.3f}", refresh=False)   # the stored line's loss
     model.eval()
     return scales, log
 
