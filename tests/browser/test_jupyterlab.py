@@ -53,15 +53,38 @@ def state(driver):
 
 def open_notebook(driver, lab, name, timeout=180):
     """Open notebooks/<name> in JupyterLab and wait until its kernel is connected and idle."""
-    driver.get(f"{lab['url']}/lab/tree/notebooks/{name}?token={lab['token']}")
+    # reset: start from an empty workspace, so that the tabs of earlier tests do not reopen (and
+    # start kernels) behind this one
+    driver.get(f"{lab['url']}/lab/tree/notebooks/{name}?reset&token={lab['token']}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = state(driver)
         if s and s["path"].endswith(name) and s["ready"] and s["kernel"] == "idle" and s["connection"] == "connected":
+            driver.execute_script(STATUS_LOG_JS)
             return s
         time.sleep(1)
     pytest.fail(f"{name} did not open with an idle kernel within {timeout} s; last state: "
                 f"{json.dumps({k: v for k, v in (s or {}).items() if k != 'cells'})}")
+
+
+# Record the kernel's status messages with what they answer, for the report when a run stalls.
+STATUS_LOG_JS = """
+const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+window.cmktStatus = [];
+k.iopubMessage.connect((_, m) => {
+  if (m.header.msg_type === 'status') {
+    const p = m.parent_header || {};
+    window.cmktStatus.push([Date.now(), m.content.execution_state, p.msg_type || null, p.subshell_id || null]);
+  }
+});
+"""
+
+
+def status_tail(driver, n=12):
+    """The last status messages: (ms ago, state, the request it answers, its subshell)."""
+    return driver.execute_script(
+        "const now = Date.now(); return (window.cmktStatus || []).slice(-arguments[0])"
+        ".map(s => [now - s[0], s[1], s[2], s[3] ? s[3].slice(0, 8) : null]);", n)
 
 
 def queued(s):
@@ -89,9 +112,15 @@ def wait_for_run(driver, lab, name, started):
     seconds (the stall of issue 19: a request waits unread while the kernel sleeps), or when the
     notebook takes longer than TIMEOUT.
 
-    JupyterLab's kernel status is no guide here: with ipykernel 7 the widget manager talks to
-    the kernel through a subshell, whose idle status JupyterLab shows while the main shell still
-    trains."""
+    JupyterLab's kernel status is no guide here (issue 19's "stall" in 04): when the first widget
+    of a running cell opens (04's progress bar), JupyterLab 4 (commsOverSubshells, default
+    perCommTarget) asks ipykernel 7 for a subshell on the control channel; the kernel answers with
+    busy/idle status messages whose parent is that control request, and JupyterLab shows the last
+    one, "idle", until the cell ends, while the queued cells keep their [*]. The kernel was not
+    stalled: py-spy showed its main thread in train_shared_space's backward(), and every queued
+    request ran once the training cell replied. A real stall (requests waiting unread, as in
+    jupyter/nbclient#312 or ipython/ipykernel#1554) leaves the kernel process without CPU, which is
+    what this checks."""
     kernel_id = driver.execute_script(
         "return window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id;")
     history = []   # (time, kernel CPU seconds, cells done)
@@ -108,7 +137,8 @@ def wait_for_run(driver, lab, name, started):
                 and window[-1][1] - window[0][1] < 0.02 * STALL and window[-1][2] == window[0][2]:
             pytest.fail(f"{name}: stalled - code cells {waiting[:5]}{'...' if len(waiting) > 5 else ''} "
                         f"(of {len(s['cells'])}) still wait, but the kernel has used "
-                        f"{window[-1][1] - window[0][1]:.2f} s of CPU in {STALL:.0f} s (JupyterLab shows it {s['kernel']})")
+                        f"{window[-1][1] - window[0][1]:.2f} s of CPU in {STALL:.0f} s (JupyterLab shows it {s['kernel']}); "
+                        f"last status messages (ms ago, state, request, subshell): {status_tail(driver)}")
         if time.monotonic() - started > TIMEOUT:
             pytest.fail(f"{name}: Run All did not finish within {TIMEOUT:.0f} s; cells {waiting[:5]} still wait, "
                         f"kernel {s['kernel']}")
@@ -215,16 +245,15 @@ def test_run_all(browser, lab, notebook, browser_times):
                                         "widget-state numbers on save; the notebook normaliser makes them equal")
 def test_open_and_save_changes_nothing(browser, lab, notebook):
     """Opening a notebook and saving it (Ctrl+S) without running anything leaves its bytes as stored."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
 
     path = lab["root"] / "notebooks" / notebook
     stored = path.read_bytes()
     mtime = path.stat().st_mtime_ns
     open_notebook(browser, lab, notebook)
     time.sleep(3)
-    browser.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Notebook").click()
+    browser.execute_script("return window.jupyterapp.shell.currentWidget.content.node;").click()
     ActionChains(browser).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
     deadline = time.monotonic() + 30
     while path.stat().st_mtime_ns == mtime and time.monotonic() < deadline:
