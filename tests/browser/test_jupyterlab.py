@@ -14,9 +14,12 @@ import json
 import os
 import time
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.browser
+REPO = Path(__file__).resolve().parents[2]
 
 TIMEOUT = float(os.environ.get("CMKT_BROWSER_TIMEOUT", 1800))
 STALL = float(os.environ.get("CMKT_BROWSER_STALL", 90))
@@ -249,7 +252,8 @@ def test_open_and_save_changes_nothing(browser, lab, notebook):
     from selenium.webdriver.common.keys import Keys
 
     path = lab["root"] / "notebooks" / notebook
-    stored = path.read_bytes()
+    stored = (REPO / "notebooks" / notebook).read_bytes()   # as committed: the Run All test's autosave
+    path.write_bytes(stored)                                 # may have rewritten the served copy
     mtime = path.stat().st_mtime_ns
     open_notebook(browser, lab, notebook)
     time.sleep(3)
