@@ -39,4 +39,8 @@ class tqdm(_auto_tqdm):
         handle, self._handle = getattr(self, "_handle", None), None
         super().close()
         if handle is not None and self.leave:
-            handle.update(self.container)   # same widget; its text is now the final line
+            # the same widget, with the final line as its text, whole (the widget's own text is
+            # cut to the bar's width, which drops the end of a long postfix)
+            bundle = self.container._repr_mimebundle_()
+            bundle["text/plain"] = self.format_meter(**{**self.format_dict, "ncols": None, "ascii": True})
+            handle.update(bundle, raw=True)

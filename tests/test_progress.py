@@ -33,11 +33,12 @@ def test_in_a_notebook_the_stored_text_is_the_final_line():
         "from cmkt_lib.progress import tqdm\n"
         "bar = tqdm(range(6), desc='epochs', unit='epoch')\n"
         "for i in bar:\n"
-        "    bar.set_postfix(loss=f'{1 / (i + 1):.3f}', refresh=False)\n"
+        "    bar.set_postfix(loss=f'{1 / (i + 1):.3f}', val_loss='0.095', val_metric='0.987', refresh=False)\n"
         "print('trained')")]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     views = [o for o in nb.cells[0].outputs if WIDGET in o.get("data", {})]
     assert len(views) == 1, nb.cells[0].outputs
     text = views[0]["data"]["text/plain"]
     assert text.startswith("epochs: 100%") and "6/6" in text and "loss=0.167" in text, text
+    assert text.endswith("val_metric=0.987]"), f"the stored line lost its end: {text}"
     assert nb.cells[0].outputs[-1]["text"] == "trained\n"
