@@ -15,3 +15,10 @@ def _without_stderr(outputs):
 
 
 _nbval.transform_streams_for_comparison = _without_stderr
+
+
+def pytest_addoption(parser):
+    # here, at the root, so that `pytest -m browser` knows it (tests/browser/conftest.py reads it)
+    parser.addoption("--browser-notebooks", default=None,
+                     help="comma-separated notebook numbers for the browser test, e.g. 00,04 (default: all; "
+                          "or set CMKT_BROWSER_NOTEBOOKS)")

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .encoders import AudioEncoder, BagOfWordsEncoder, WhatWhereImageEncoder
 from .losses import LogitScale, info_nce_loss, triplet_loss, weight_decay_groups
+from .progress import tqdm
 from .retrieval import alignment, match_mask, modality_gap, retrieval_report, uniformity
 
 FEATURES = 128  # each encoder's output size, before the projection
@@ -116,7 +116,9 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
                              else triplet_loss(z[p], z[q], margin, mask))
         return total
 
-    for _ in tqdm(range(epochs), desc=desc, unit="epoch"):
+    # one tick per batch, so that a learner sees training move even when an epoch takes minutes
+    bar = tqdm(total=epochs * steps, desc=desc, unit="batch")
+    for _ in range(epochs):
         model.train()
         order = order_rng.permutation(items)
         for step in range(steps):
@@ -129,8 +131,11 @@ def train_shared_space(model: SharedSpace, inputs: dict, keys: dict, pairs, item
                 scale.clamp_()
             log["loss"].append(total.item())
             log["temperature"].append(scales[f"{pairs[0][0]}-{pairs[0][1]}"].temperature)
+            bar.update(1)
         if val_items is not None:
             _log_epoch(log, model, batch_loss, steps, inputs, keys, pairs[0], val_items, batch)
+        bar.set_postfix(loss=f"{np.mean(log['loss'][-steps:]):.3f}")   # the epoch's mean loss, kept in the last line
+    bar.close()
     model.eval()
     return scales, log
 

@@ -31,7 +31,7 @@ RUN_PREFIX = "CMKT_RUN "  # outside Jupyter, a recorded run is one printed line 
 RUN_MIME = "application/vnd.cmkt.run+json"  # in Jupyter, a display output of this type
 # Library files that cannot change a notebook's numbers (they check exercises, draw, or print);
 # every other module of cmkt_lib is part of a sweep's code hash.
-NOT_IN_HASH = {"__init__.py", "checks.py", "plots.py", "headline.py", "sweeps.py", "bench.py"}
+NOT_IN_HASH = {"__init__.py", "checks.py", "plots.py", "headline.py", "sweeps.py", "bench.py", "progress.py"}
 
 
 def record_run(numbers: dict) -> dict:

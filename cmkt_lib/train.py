@@ -22,9 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ._validate import check_scalar
+from .progress import tqdm
 
 
 def _to(batch: dict, keys, device) -> list:
