@@ -9,7 +9,8 @@ Which pictograms exist, their names and the seen / unseen split are pinned in
 `data/pictograms.csv` (checked against `data/SHA256SUMS`), because Python's `unicodedata` changes
 with the Python version. The split keeps near-duplicates together: two names that share a word
 (outside a short list of very common words, `LINK_STOP_WORDS`) are in one group, and a group is
-seen or unseen as a whole, so "cat" and "cat face" or the clock faces never straddle the split.
+seen or unseen as a whole, so "cat" and "cat face" or the clock faces never straddle the split;
+two pictograms the font draws alike (pixel cosine of at least 0.99) are in one group too.
 
     table = load_pictograms()                         # codepoints, names, split, group, block
     images = render_pictograms(table["codepoint"])    # float32 (N, 1, 32, 32) in [0, 1], ink = 1
@@ -35,6 +36,7 @@ FONT_SHA256 = "de6c18832938afc99caf132b39d6a30a19bac7f2e812e28db2535b4608d27551"
 INSTALL_HINT = f"pip install --force-reinstall '{FONT_PACKAGE}>=2026.9.26'"
 TABLE_FILE = "pictograms.csv"
 UNSEEN_FRACTION = 0.2   # the share of pictograms held out, taken as whole word groups
+SAME_PICTURE = 0.99     # pictures this alike (cosine similarity of pixels) are kept on one side of the split
 
 # Words so common in Unicode names that linking on them would put almost every name in one group.
 # They are ignored when names are linked (and counted when we ask which unseen names share any word).
@@ -130,9 +132,10 @@ def block_of(codepoint: int) -> str:
     return "other"
 
 
-def word_groups(names) -> np.ndarray:
+def word_groups(names, also_linked=()) -> np.ndarray:
     """(N,) int64 group ids: names linked (directly or in a chain) by a shared word outside
-    LINK_STOP_WORDS share a group. Group ids are numbered by first appearance."""
+    LINK_STOP_WORDS share a group, and so do the pairs of positions (i, j) in `also_linked`
+    (pictograms drawn alike, `same_pictures`). Group ids are numbered by first appearance."""
     names = list(names)
     parent = list(range(len(names)))
 
@@ -149,10 +152,21 @@ def word_groups(names) -> np.ndarray:
                 parent[find(i)] = find(first_with[word])
             else:
                 first_with[word] = i
+    for i, j in also_linked:
+        parent[find(int(i))] = find(int(j))
     roots, ids = {}, []
     for i in range(len(names)):
         ids.append(roots.setdefault(find(i), len(roots)))
     return np.array(ids, dtype=np.int64)
+
+
+def same_pictures(images, threshold: float = SAME_PICTURE) -> list:
+    """Pairs (i, j), i < j, of pictures `(N, ...)` whose pixels have a cosine similarity of at least
+    `threshold`: the font draws some pictograms alike ("dancer" and "man dancing")."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    flat = flat / np.linalg.norm(flat, axis=1, keepdims=True)
+    i, j = np.nonzero(np.triu(flat @ flat.T, k=1) >= threshold)
+    return list(zip(i.tolist(), j.tolist()))
 
 
 def build_table(font_file=None) -> list:
@@ -160,7 +174,8 @@ def build_table(font_file=None) -> list:
     data/ is what notebooks use): one dict per pictogram with codepoint, name, group, block, split.
 
     Pictograms: every code point above U+2000 of Unicode category So (other symbol) that the font
-    draws, less LEFT_OUT. Split: the largest word group is seen (it is the group every common word
+    draws, less LEFT_OUT. Groups: `word_groups`, linking also the pictures drawn alike
+    (`same_pictures`). Split: the largest word group is seen (it is the group every common word
     runs through); the other groups, in the order of the sha256 of their first code point, are
     unseen until UNSEEN_FRACTION of all pictograms is; the rest are seen."""
     from fontTools.ttLib import TTFont
@@ -169,7 +184,7 @@ def build_table(font_file=None) -> list:
     cps = [c for c in sorted(cmap) if c > 0x2000 and unicodedata.category(chr(c)) == "So"]
     cps = [c for c in cps if not any(s in unicodedata.name(chr(c), "").lower() for s in LEFT_OUT)]
     names = [unicodedata.name(chr(c)).lower() for c in cps]
-    groups = word_groups(names)
+    groups = word_groups(names, same_pictures(render_pictograms(cps, font_file=font_file)))
     sizes = np.bincount(groups)
     order = sorted((g for g in range(len(sizes)) if g != sizes.argmax()),
                    key=lambda g: hashlib.sha256(f"{cps[int(np.flatnonzero(groups == g)[0])]:X}".encode()).hexdigest())
