@@ -11,12 +11,16 @@ code lives here instead of in a long notebook cell:
 - `three_families_figure()`: the map of the three families of cross-modal methods as box
   diagrams; notebook 01, section 3;
 - `loss_and_accuracy_figure(losses, accuracies, lines)`: training losses beside test accuracies
-  over seeds, with floors and ceilings drawn as lines; notebook 01, section 5.
+  over seeds, with floors and ceilings drawn as lines; notebook 01, section 5;
+- `playable(waveform)` and `audio_player(waveform)`: a sound repeated with short pauses, for
+  listening only (each of the world's sounds lasts 0.256 s, too short for a browser's player to show
+  or for an ear to catch); notebook 00, section 2.
 
-Each function draws a new figure and returns it; the notebook calls `plt.show()` to display it."""
+Each `..._figure` function draws a new figure and returns it; the notebook calls `plt.show()` to
+display it."""
 
 import textwrap
-from numbers import Integral
+from numbers import Integral, Real
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -299,3 +303,31 @@ def learning_curves_figure(histories: dict, title: str = "learning curves", ncol
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def playable(waveform, rate: int = SAMPLE_RATE, repeats: int = 5, gap_seconds: float = 0.15) -> np.ndarray:
+    """The sound `waveform` (shape (T,), at `rate` samples per second) played `repeats` times with
+    `gap_seconds` of silence after each: shape (repeats * (T + gap),), float32. For listening only:
+    the world's sounds and spectrograms stay as they are. With the defaults a 0.256 s sound of the
+    world lasts about 2 s, long enough for a browser's player to show a length and for an ear to
+    hear the timbre."""
+    wave = np.asarray(waveform, dtype=np.float32)
+    if wave.ndim != 1 or wave.size == 0:
+        raise ValueError(f"waveform must be one sound, a 1-D array of samples; got shape {wave.shape}. "
+                         "Pass one row, e.g. world.waveforms[i]")
+    check_scalar(rate, "rate", Integral, min_val=1)
+    check_scalar(repeats, "repeats", Integral, min_val=1)
+    check_scalar(gap_seconds, "gap_seconds", Real, min_val=0)
+    gap = np.zeros(int(round(gap_seconds * rate)), dtype=np.float32)
+    return np.tile(np.concatenate([wave, gap]), repeats)
+
+
+def audio_player(waveform, rate: int = SAMPLE_RATE, repeats: int = 5, gap_seconds: float = 0.15,
+                 normalize: bool = True):
+    """An `IPython.display.Audio` player of `playable(waveform, ...)`. It is a plain HTML output (a
+    WAV file inside the page), so a stored notebook, GitHub and an HTML export play it without a
+    running kernel or widget manager. `normalize=False` keeps loudness comparable between players
+    (the samples must then lie in [-1, 1])."""
+    from IPython.display import Audio
+
+    return Audio(playable(waveform, rate, repeats, gap_seconds), rate=rate, normalize=normalize)

@@ -141,3 +141,41 @@ def test_same_sound_can_add_a_third_object_on_the_same_scale(world):
     spectrogram_axes = [ax for ax in fig.axes if ax.images and ax.get_ylabel() == "mel frequency bin"]
     assert len(spectrogram_axes) == 3
     assert len({ax.images[0].get_clim() for ax in spectrogram_axes}) == 1, "one colour scale"
+
+
+def test_playable_repeats_the_sound_with_pauses_and_leaves_it_unchanged(world):
+    from cmkt_lib.plots import playable
+    from cmkt_lib.sound import SAMPLE_RATE
+
+    wave = world.waveforms[0].copy()
+    out = playable(wave, repeats=3, gap_seconds=0.1)
+    gap = int(round(0.1 * SAMPLE_RATE))
+    assert out.shape == (3 * (len(wave) + gap),)
+    for k in range(3):
+        start = k * (len(wave) + gap)
+        np.testing.assert_array_equal(out[start:start + len(wave)], wave.astype(np.float32))
+        assert not out[start + len(wave):start + len(wave) + gap].any()
+    np.testing.assert_array_equal(wave, world.waveforms[0])  # the world's sound is not touched
+    assert len(playable(wave)) / SAMPLE_RATE > 1.5  # the default is long enough to hear
+
+
+def test_audio_player_is_a_plain_html_output_of_the_longer_sound(world):
+    from cmkt_lib.plots import audio_player
+
+    html = audio_player(world.waveforms[0])._repr_html_()
+    assert "<audio" in html and "data:audio/wav;base64," in html
+
+
+@pytest.mark.parametrize("bad, words", [(np.zeros((2, 5)), "1-D"), (np.zeros(0), "1-D")])
+def test_playable_says_what_is_wrong_with_a_bad_waveform(bad, words):
+    from cmkt_lib.plots import playable
+
+    with pytest.raises(ValueError, match=words):
+        playable(bad)
+
+
+def test_playable_refuses_zero_repeats(world):
+    from cmkt_lib.plots import playable
+
+    with pytest.raises(ValueError, match="repeats"):
+        playable(world.waveforms[0], repeats=0)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import labformat
 from .course import clone_url, colab_url
 
 SETUP_TAG = "colab-setup"
@@ -25,16 +26,36 @@ def badge(notebook: str) -> str:
 
 
 def setup_cell_source() -> str:
-    """The first code cell of every notebook: installs the course on Colab, a no-op elsewhere."""
+    """The first code cell of every notebook: installs the course on Colab, a no-op elsewhere.
+
+    It fails with git's or pip's own last line and what to do about it (a bare CalledProcessError
+    tells a learner nothing), and a second run keeps the copy it already has. CMKT_CLONE_URL
+    installs from another copy (a fork, a mirror, or a local one in tests/colab); CMKT_HOME puts
+    it elsewhere than /content/cmkt (tests/colab, which has no /content)."""
     return f'''# Set-up: on Colab this installs the course (about a minute); anywhere else it does nothing.
 import sys
 
 if "google.colab" in sys.modules:
+    import os
     import subprocess
 
-    subprocess.run(["git", "clone", "--depth", "1", "{clone_url()}", "/content/cmkt"], check=False)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/cmkt"], check=True)
-    sys.path.insert(0, "/content/cmkt")
+    url = os.environ.get("CMKT_CLONE_URL", "{clone_url()}")
+    home = os.environ.get("CMKT_HOME", "/content/cmkt")
+
+    def step(what, command, advice):
+        done = subprocess.run(command, capture_output=True, text=True, env={{**os.environ, "GIT_TERMINAL_PROMPT": "0"}})
+        if done.returncode:
+            said = [line for line in done.stderr.splitlines() if line.startswith(("fatal:", "ERROR:"))] or [done.stderr.strip()]
+            raise RuntimeError(f"{{what}} failed: {{said[0]}}\\n{{advice}}")
+
+    if not os.path.isdir(home):  # a second run keeps the copy the first one made
+        step(f"Downloading the course from {{url}}", ["git", "clone", "--depth", "1", url, home],
+             "'not found' or 'Username' means the course is not published at that address (yet): give the address of\\n"
+             "a published copy with  %env CMKT_CLONE_URL=https://github.com/OWNER/NAME.git  and run this cell again.\\n"
+             "Any other error: check the network and run this cell again.")
+    step("Installing the course", [sys.executable, "-m", "pip", "install", "-q", "-e", home],
+         "Check the network and run this cell again.")
+    sys.path.insert(0, home)
     print("Course installed. For a GPU: Runtime > Change runtime type > T4 GPU, then run all again.")'''
 
 
@@ -61,7 +82,7 @@ def sync_notebook(path: Path, write: bool = True) -> bool:
             cell["source"] = new
             changed = True
     if changed and write:
-        nbformat.write(nb, path)
+        labformat.write(nb, path)
     return changed
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from . import labformat
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 STAMP = "cmkt_student_version"  # notebook metadata key set on every notebook this tool writes
@@ -132,7 +134,7 @@ def write_student_versions(source_dir: Path, out_dir: Path, force: bool = False)
         check_output_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, nb in students.items():
-        nbformat.write(nb, out_dir / name)
+        labformat.write(nb, out_dir / name)
     return counts
 
 
