@@ -13,6 +13,7 @@ The world
     data        the standard world and its frozen test split in data/              00
     datasets    torch Datasets over a World                                         02
     splits      held-out combinations that colour alone cannot decide; rule scores  08
+    pictograms  real pictures: Noto Emoji glyphs, their names, the pinned split      13
 The models
     encoders    one small encoder per modality                                      02
     fusion      early, late and intermediate fusion; modality dropout              03
@@ -28,9 +29,9 @@ Measuring
     retrieval   Recall@K, median rank and diagnostics of a shared space            04
     evaluation  every score the course reports                                      09
 Exercises and the rest
-    checks      the exercises' self-checks (CHECKS)                                 01-12
+    checks      the exercises' self-checks (CHECKS)                                 01-13
     headline    each notebook's closing headline numbers                            00 (every notebook)
-    sweeps      stored seed sweeps: record_run, load_sweep, intervals over seeds    02-12
+    sweeps      stored seed sweeps: record_run, load_sweep, intervals over seeds    02-13
     device      picks CUDA, MPS or the CPU                                          00
     plots       drawings whose code teaches nothing about transfer                  01
 

@@ -1421,3 +1421,74 @@ def check_colour_only_prediction(answer, colour_rule: float = 0.52) -> bool:
 
 
 CHECKS["colour_only_prediction"] = check_colour_only_prediction
+
+# --- notebook 13 ---
+# (exercise 1: the pixel nearest-neighbour baseline; exercise 3: change the prompt, predict, measure)
+
+
+def _pixel_neighbour_scores(unseen_pixels, seen_pixels, seen_names, unseen_names):
+    nearest = (_unit(unseen_pixels) @ _unit(seen_pixels).T).argmax(dim=1)     # (U,) nearest seen picture
+    return _unit(seen_names[nearest]) @ _unit(unseen_names).T                   # (U, U)
+
+
+def check_pixel_neighbour_scores(answer) -> bool:
+    """answer(unseen_pixels (U, P), seen_pixels (S, P), seen_names (S, D), unseen_names (U, D)) ->
+    (U, U) scores: row i is the cosine similarity between the name of the seen picture nearest to
+    unseen picture i (by cosine similarity of pixels) and each unseen name."""
+    g = torch.Generator().manual_seed(13)
+    cases = []
+    for u, s, p, d in ((5, 7, 16, 4), (3, 9, 25, 6), (6, 6, 12, 3)):
+        cases.append((torch.rand(u, p, generator=g), torch.rand(s, p, generator=g) * torch.rand(s, 1, generator=g) * 3,
+                      torch.randn(s, d, generator=g) * 2, torch.randn(u, d, generator=g) * 2))
+    mistakes = [
+        (lambda up, sp, sn, un: _unit(sn[torch.cdist(up, sp).argmin(dim=1)]) @ _unit(un).T,
+         "that picks the nearest seen picture by Euclidean distance: use cosine similarity of the pixels "
+         "(a picture drawn with more ink is not a different picture)"),
+        (lambda up, sp, sn, un: _unit(sn[(_unit(up) @ _unit(sp).T).argmin(dim=1)]) @ _unit(un).T,
+         "argmin of a similarity picks the LEAST similar seen picture: use argmax"),
+        (lambda up, sp, sn, un: sn[(_unit(up) @ _unit(sp).T).argmax(dim=1)] @ un.T,
+         "the name embeddings are not of unit length here: normalise both before the dot product"),
+        (lambda up, sp, sn, un: (_unit(sn[(_unit(up) @ _unit(sp).T).argmax(dim=1)]) @ _unit(un).T).T,
+         "rows and columns are swapped: row i is unseen PICTURE i, column j unseen NAME j"),
+    ]
+    return _check("pixel nearest-neighbour scores", answer, _pixel_neighbour_scores, cases, mistakes, atol=1e-5)
+
+
+PROMPT_OUTCOMES = ("lower", "about the same", "higher")
+
+
+def check_prompt_prediction(answer) -> bool:
+    """answer() -> {"template": a prompt with one "{}" for the name, other than the notebook's,
+    "prediction": "lower", "about the same" or "higher"}: the unseen Recall@10 (picture -> name) of
+    an image tower trained and tested with that template, against the notebook's. Only the form is
+    checked; the next cell trains and measures."""
+    name = "prompt experiment"
+    got, problem = _call(answer)
+    if problem:
+        return _report(False, name, problem)
+    if not isinstance(got, dict) or set(got) != {"template", "prediction"}:
+        return _report(False, name, "return a dict with exactly the keys 'template' and 'prediction'")
+    template = got["template"]
+    if not isinstance(template, str) or template.count("{}") != 1:
+        return _report(False, name, "the template must be a string with exactly one {} where the name goes, "
+                                    "e.g. 'a picture of a {}'")
+    if got["prediction"] not in PROMPT_OUTCOMES:
+        return _report(False, name, f"the prediction must be one of {', '.join(map(repr, PROMPT_OUTCOMES))}, "
+                                    f"got {got['prediction']!r}")
+    return _report(True, name, f"recorded: with {template!r} you predict {got['prediction']!r}; "
+                               "the next cell trains a tower with it and measures")
+
+
+def prompt_verdict(prediction: str, new: float, old: float, tolerance: float = 0.03) -> str:
+    """Print the measured unseen Recall@10 with the new template beside the notebook's, and whether
+    the prediction agrees ("about the same" = within `tolerance`). Returns the measured outcome."""
+    outcome = "higher" if new > old + tolerance else "lower" if new < old - tolerance else "about the same"
+    agree = "it agrees with your prediction" if outcome == prediction else f"you predicted {prediction!r}"
+    print(f"unseen R@10, picture -> name: {new:.3f} with your template, {old:.3f} with the notebook's "
+          f"({new - old:+.3f}): {outcome!r}; {agree}. One run is one draw: a difference of a few "
+          "hundredths can be noise (compare the spread over seeds in section 5).")
+    return outcome
+
+
+CHECKS["pixel_neighbour_scores"] = check_pixel_neighbour_scores
+CHECKS["prompt_prediction"] = check_prompt_prediction

@@ -727,3 +727,53 @@ def test_colour_only_prediction_marks_against_the_colour_rule_given(capsys):
     answer = lambda: {"colour_right": 0.9, "accuracy": 0.7}  # noqa: E731
     ok, out = verdict(capsys, lambda a: checks.check_colour_only_prediction(a, colour_rule=0.72), answer)
     assert ok and not any(ch.isdigit() for ch in out), out
+
+# --- notebook 13 ---
+# (the checks of notebook 13's exercises 1 and 3; the generic tests above run them too)
+
+
+def pixel_neighbour_reference(unseen_pixels, seen_pixels, seen_names, unseen_names):
+    # written independently of checks.py: loops, numpy
+    up, sp = unseen_pixels.numpy(), seen_pixels.numpy()
+    sn, un = seen_names.numpy(), unseen_names.numpy()
+    out = np.zeros((len(up), len(un)))
+    for i, u in enumerate(up):
+        cos = [u @ s / (np.linalg.norm(u) * np.linalg.norm(s)) for s in sp]
+        name = sn[int(np.argmax(cos))]
+        out[i] = [name @ n / (np.linalg.norm(name) * np.linalg.norm(n)) for n in un]
+    return torch.as_tensor(out, dtype=torch.float32)
+
+
+REFERENCES["pixel_neighbour_scores"] = pixel_neighbour_reference
+REFERENCES["prompt_prediction"] = lambda: {"template": "{}", "prediction": "lower"}
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (lambda up, sp, sn, un: F.normalize(sn[torch.cdist(up, sp).argmin(dim=1)], dim=1) @ F.normalize(un, dim=1).T,
+     "Euclidean"),
+    (lambda up, sp, sn, un: F.normalize(sn[(F.normalize(up, dim=1) @ F.normalize(sp, dim=1).T).argmin(dim=1)], dim=1)
+     @ F.normalize(un, dim=1).T, "argmax"),
+    (lambda up, sp, sn, un: sn[(F.normalize(up, dim=1) @ F.normalize(sp, dim=1).T).argmax(dim=1)] @ un.T, "normalise"),
+    (lambda up, sp, sn, un: pixel_neighbour_reference(up, sp, sn, un).T, "swapped"),
+])
+def test_pixel_neighbour_scores_names_the_mistake(capsys, mistake, hint):
+    ok, out = verdict(capsys, checks.check_pixel_neighbour_scores, mistake)
+    assert not ok and hint in out, out
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: {"template": "an emoji", "prediction": "lower"}, "exactly one {}"),
+    (lambda: {"template": "{} {}", "prediction": "lower"}, "exactly one {}"),
+    (lambda: {"template": "{}", "prediction": "worse"}, "must be one of"),
+    (lambda: {"template": "{}"}, "exactly the keys"),
+])
+def test_prompt_prediction_names_the_mistake(capsys, answer, hint):
+    ok, out = verdict(capsys, checks.check_prompt_prediction, answer)
+    assert not ok and hint in out, out
+
+
+@pytest.mark.parametrize("new, outcome", [(0.30, "higher"), (0.21, "about the same"), (0.10, "lower")])
+def test_prompt_verdict_measures_the_outcome(capsys, new, outcome):
+    assert checks.prompt_verdict("about the same", new, 0.22) == outcome
+    out = capsys.readouterr().out
+    assert f"{new:.3f}" in out and ("it agrees" in out) == (outcome == "about the same"), out

