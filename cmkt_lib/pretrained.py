@@ -121,8 +121,16 @@ def load_minilm(device=None, model_dir=None, expected_sha256: str = MINILM_SHA25
     except ImportError as error:
         raise ImportError(f"loading the pretrained encoder needs sentence-transformers; install it with: "
                           f"{INSTALL_HINT}") from error
+    from transformers.utils import logging as hf_logging
+
     device = "cpu" if device is None else str(device)
-    model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+    bars_were_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()   # its "Loading weights" bar would be stored at 0% in a notebook
+    try:
+        model = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+    finally:
+        if bars_were_on:
+            hf_logging.enable_progress_bar()
     model.eval()
     model.requires_grad_(False)
     return model

